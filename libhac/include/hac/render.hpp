@@ -1,0 +1,2 @@
+// Output for people and scripts: boxed tables, CSV and JSON lines.
+#pragma once

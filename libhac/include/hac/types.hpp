@@ -1,0 +1,79 @@
+// Domain types shared by the agent, the allocator and the tools.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <hac/time.hpp>
+
+namespace hac {
+
+// JSON documents a tool prints or the agent serves carry this; fields are only ever added.
+constexpr int kSchemaVersion = 1;
+
+// A size of virtual accelerator, as the allocator's catalog lists it.
+struct Sku {
+	std::string name;                      // "2xLarge.192GB"
+	int gpus = 0;                          // real GPUs lent while a job runs
+	int gpuMemoryGib = 0;                  // memory of one GPU
+	std::int64_t priceMicroPerGpuMinute = 0; // price of one GPU-minute, in millionths of `currency`
+	std::string currency = "USD";
+
+	std::int64_t memoryMib() const { return std::int64_t(gpus) * gpuMemoryGib * 1024; }
+};
+
+// One virtual accelerator of this VM.
+struct Device {
+	int index = 0;
+	std::string id;                        // the allocator's UUID for it
+	std::string name;                      // product name shown in the table
+	std::string sku;
+	int gpus = 0;
+	std::int64_t memoryTotalMib = 0;
+	std::optional<std::int64_t> memoryUsedMib; // empty while no job runs
+	std::optional<int> utilizationPct;
+	bool current = false;                  // the default device for new jobs
+};
+
+// One program using a device.
+struct Job {
+	std::string id;                        // UUID
+	int device = 0;
+	std::string sku;
+	int gpus = 0;
+	std::uint32_t uid = 0;
+	std::string user;
+	int pid = 0;
+	std::string command;                   // empty when the caller may not see it
+	std::string name;
+	std::string state;                     // waiting, running, ended
+	TimeMs startedAt = 0;
+	std::optional<TimeMs> endedAt;
+	std::optional<std::int64_t> memoryUsedMib;
+	std::optional<int> exitStatus;
+	std::string endReason;                 // finished, process_died, reset, allocator_failure
+	bool billable = true;
+	bool reconstructed = false;
+};
+
+// What the agent knows of its allocator.
+struct AllocatorStatus {
+	std::string url;
+	bool reachable = false;
+	std::string version;                   // empty until first contact
+	std::optional<TimeMs> lastContact;
+	std::optional<TimeMs> unreachableSince;
+	std::string lastError;
+};
+
+// Everything hac-smi shows, in one answer of the agent.
+struct Status {
+	std::string agentVersion;
+	AllocatorStatus allocator;
+	std::vector<Device> devices;
+	std::vector<Job> jobs;
+};
+
+} // namespace hac

@@ -1,0 +1,51 @@
+// HTTP client over libcurl, for the agent's calls to the allocator and hac-update's downloads.
+// Kept out of libhac so that the tools that do not need the network do not load libcurl.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace hac {
+
+// Every wait is bounded (DESIGN.md): connecting, stalling, and the whole request.
+struct NetTimeouts {
+	long connectMs = 1000;
+	long totalMs = 5000;
+	long lowSpeedBytesPerSecond = 1;  // slower than this for lowSpeedSeconds aborts the request
+	long lowSpeedSeconds = 3;
+};
+
+struct HttpResult {
+	long status = 0;
+	std::string body;
+	std::map<std::string, std::string> headers;    // names in lower case
+
+	std::string header(const std::string &lowerName) const;
+};
+
+class HttpClient {
+public:
+	explicit HttpClient(std::string baseUrl, NetTimeouts timeouts = {});
+	~HttpClient();
+	HttpClient(const HttpClient &) = delete;
+	HttpClient &operator=(const HttpClient &) = delete;
+
+	// The bearer token goes into the Authorization header only; it is never logged.
+	void setBearerToken(std::string token);
+	const std::string &baseUrl() const { return baseUrl_; }
+
+	// Throws hac::Error(AllocatorUnreachable) when no HTTP answer arrives within the bounds;
+	// any HTTP status, 4xx and 5xx included, is returned to the caller. Thread-safe.
+	HttpResult request(const std::string &method, const std::string &path, const std::string &body = {},
+			   const std::map<std::string, std::string> &headers = {});
+
+private:
+	std::string baseUrl_;
+	NetTimeouts timeouts_;
+	std::string authorization_;
+	std::mutex mutex_;              // one request at a time on the shared handle
+	void *curl_;                    // CURL*, reused so connections stay open
+};
+
+} // namespace hac

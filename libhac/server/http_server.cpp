@@ -1,0 +1,239 @@
+// libmicrohttpd behind a handler function: one thread per connection, so a handler may block
+// (a job waiting for its device) without stalling other callers; limits bound what a client costs.
+#include "http_server.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <microhttpd.h>
+
+#include <hac/error.hpp>
+
+namespace hac {
+
+namespace {
+
+// The state of one request while libmicrohttpd feeds it its body.
+struct Call {
+	Request request;
+	bool tooLarge = false;
+};
+
+MHD_Result collect(void *cls, MHD_ValueKind, const char *key, const char *value)
+{
+	auto *map = static_cast<std::map<std::string, std::string> *>(cls);
+	std::string name(key ? key : "");
+	if (map == nullptr || name.empty())
+		return MHD_YES;
+	(*map)[name] = value ? value : "";
+	return MHD_YES;
+}
+
+std::optional<Peer> peerOf(MHD_Connection *connection)
+{
+	const MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return std::nullopt;
+	int fd = info->connect_fd;
+	sockaddr_storage addr{};
+	socklen_t len = sizeof(addr);
+	if (getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0 || addr.ss_family != AF_UNIX)
+		return std::nullopt;
+	ucred cred{};
+	socklen_t credLen = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credLen) != 0)
+		return std::nullopt;
+	return Peer{cred.pid, cred.uid, cred.gid};
+}
+
+MHD_Result send(MHD_Connection *connection, const Response &r)
+{
+	MHD_Response *response = MHD_create_response_from_buffer(r.body.size(), const_cast<char *>(r.body.data()),
+								 MHD_RESPMEM_MUST_COPY);
+	if (!response)
+		return MHD_NO;
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, r.contentType.c_str());
+	for (const auto &[name, value] : r.headers)
+		MHD_add_response_header(response, name.c_str(), value.c_str());
+	MHD_Result ok = MHD_queue_response(connection, static_cast<unsigned>(r.status), response);
+	MHD_destroy_response(response);
+	return ok;
+}
+
+MHD_Result onRequest(void *cls, MHD_Connection *connection, const char *url, const char *method,
+		     const char *, const char *uploadData, size_t *uploadDataSize, void **state)
+{
+	auto *server = static_cast<HttpServer *>(cls);
+	auto *call = static_cast<Call *>(*state);
+	if (!call) {
+		call = new Call;
+		*state = call;
+		Request &req = call->request;
+		req.method = method;
+		req.path = url;
+		MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect, &req.query);
+		std::map<std::string, std::string> raw;
+		MHD_get_connection_values(connection, MHD_HEADER_KIND, collect, &raw);
+		for (auto &[name, value] : raw) {
+			std::string lower = name;
+			for (char &c : lower)
+				c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+			req.headers[lower] = value;
+		}
+		req.peer = peerOf(connection);
+		// Refuse a declared oversized body before reading any of it.
+		std::string length = req.header("content-length");
+		if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > server->limits().maxBodyBytes)
+			call->tooLarge = true;
+		return MHD_YES;
+	}
+	if (*uploadDataSize > 0) {
+		if (!call->tooLarge) {
+			if (call->request.body.size() + *uploadDataSize > server->limits().maxBodyBytes) {
+				call->tooLarge = true;
+				call->request.body.clear();
+			} else {
+				call->request.body.append(uploadData, *uploadDataSize);
+			}
+		}
+		*uploadDataSize = 0;
+		return MHD_YES;
+	}
+	if (call->tooLarge)
+		return send(connection, Response::error(413, "body_too_large",
+			fmt::format("the request body is larger than {} bytes", server->limits().maxBodyBytes)));
+	return send(connection, server->handle(call->request));
+}
+
+void onCompleted(void *, MHD_Connection *, void **state, MHD_RequestTerminationCode)
+{
+	delete static_cast<Call *>(*state);
+	*state = nullptr;
+}
+
+} // namespace
+
+std::string Request::header(const std::string &lowerName) const
+{
+	auto it = headers.find(lowerName);
+	return it == headers.end() ? std::string() : it->second;
+}
+
+Response Response::json(int status, const Json &body)
+{
+	Response r;
+	r.status = status;
+	r.body = body.dump() + "\n";
+	return r;
+}
+
+Response Response::error(int status, const std::string &code, const std::string &message)
+{
+	return json(status, errorBody(code, message));
+}
+
+HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)
+	: handler_(std::move(handler)), limits_(limits)
+{
+	daemon_ = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+		0, nullptr, nullptr, &onRequest, this,
+		MHD_OPTION_LISTEN_SOCKET, listenFd,
+		MHD_OPTION_CONNECTION_LIMIT, limits_.connectionLimit,
+		MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSeconds,
+		MHD_OPTION_THREAD_STACK_SIZE, limits_.threadStackBytes,
+		MHD_OPTION_NOTIFY_COMPLETED, &onCompleted, this,
+		MHD_OPTION_END);
+	if (!daemon_) {
+		close(listenFd);
+		throw Error(ExitCode::Failure, "cannot start the HTTP server (libmicrohttpd refused the listening socket)");
+	}
+}
+
+HttpServer::~HttpServer()
+{
+	MHD_stop_daemon(daemon_);
+}
+
+Response HttpServer::handle(const Request &request) const
+{
+	try {
+		return handler_(request);
+	} catch (const Json::exception &e) {
+		return Response::error(400, "bad_request", std::string("malformed request body: ") + e.what());
+	} catch (const std::exception &e) {
+		return Response::error(500, "internal", e.what());
+	}
+}
+
+int listenUnix(const std::string &path, unsigned mode)
+{
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	if (path.size() >= sizeof(addr.sun_path))
+		throw Error(ExitCode::Failure, fmt::format("socket path {} is longer than {} bytes", path, sizeof(addr.sun_path) - 1));
+	std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		throw Error(ExitCode::Failure, fmt::format("cannot create a Unix socket: {}", std::strerror(errno)));
+	// A socket file left by a process that died is stale; a live one answers connect().
+	struct stat st{};
+	if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) {
+			close(fd);
+			throw Error(ExitCode::Conflict, fmt::format("{} is in use by a running hac-agent", path));
+		}
+		unlink(path.c_str());
+	}
+	mode_t old = umask(0777 & ~mode);
+	int rc = bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+	int err = errno;
+	umask(old);
+	if (rc != 0 || listen(fd, 128) != 0) {
+		if (rc == 0)
+			err = errno;
+		close(fd);
+		throw Error(ExitCode::Failure, fmt::format("cannot listen on {}: {}", path, std::strerror(err)));
+	}
+	chmod(path.c_str(), mode);
+	return fd;
+}
+
+int listenTcp(const std::string &host, int port)
+{
+	sockaddr_in addr{};
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons(static_cast<uint16_t>(port));
+	if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
+		throw Error(ExitCode::Usage, fmt::format("'{}' is not an IPv4 address", host));
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		throw Error(ExitCode::Failure, fmt::format("cannot create a TCP socket: {}", std::strerror(errno)));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 || listen(fd, 128) != 0) {
+		int err = errno;
+		close(fd);
+		throw Error(ExitCode::Failure, fmt::format("cannot listen on {}:{}: {}", host, port, std::strerror(err)));
+	}
+	return fd;
+}
+
+int boundPort(int fd)
+{
+	sockaddr_in addr{};
+	socklen_t len = sizeof(addr);
+	if (getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+		return -1;
+	return ntohs(addr.sin_port);
+}
+
+} // namespace hac

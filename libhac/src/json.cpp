@@ -1,0 +1,202 @@
+// JSON mapping of the domain types. Readers ignore unknown fields: documents only ever gain fields.
+#include <hac/json.hpp>
+
+#include <hac/error.hpp>
+
+namespace hac {
+
+namespace {
+
+template <typename T>
+void read(const Json &j, const char *key, T &out)
+{
+	auto it = j.find(key);
+	if (it != j.end() && !it->is_null())
+		it->get_to(out);
+}
+
+template <typename T>
+void read(const Json &j, const char *key, std::optional<T> &out)
+{
+	auto it = j.find(key);
+	if (it == j.end() || it->is_null())
+		out.reset();
+	else
+		out = it->get<T>();
+}
+
+Json orNull(const std::optional<TimeMs> &t)
+{
+	return t ? Json(formatTime(*t)) : Json(nullptr);
+}
+
+template <typename T>
+Json orNull(const std::optional<T> &v)
+{
+	return v ? Json(*v) : Json(nullptr);
+}
+
+void readTime(const Json &j, const char *key, std::optional<TimeMs> &out)
+{
+	auto it = j.find(key);
+	if (it == j.end() || it->is_null()) {
+		out.reset();
+		return;
+	}
+	out = parseTime(it->get<std::string>());
+	if (!out)
+		throw Json::type_error::create(302, std::string("field '") + key + "' is not an RFC 3339 UTC time", &j);
+}
+
+} // namespace
+
+void to_json(Json &j, const Sku &s)
+{
+	j = Json{
+		{"name", s.name},
+		{"gpus", s.gpus},
+		{"gpu_memory_gib", s.gpuMemoryGib},
+		{"memory_gib", s.gpus * s.gpuMemoryGib},
+		{"price_micro_per_gpu_minute", s.priceMicroPerGpuMinute},
+		{"currency", s.currency},
+	};
+}
+
+void from_json(const Json &j, Sku &s)
+{
+	j.at("name").get_to(s.name);
+	j.at("gpus").get_to(s.gpus);
+	j.at("gpu_memory_gib").get_to(s.gpuMemoryGib);
+	read(j, "price_micro_per_gpu_minute", s.priceMicroPerGpuMinute);
+	read(j, "currency", s.currency);
+}
+
+void to_json(Json &j, const Device &d)
+{
+	j = Json{
+		{"index", d.index},
+		{"id", d.id},
+		{"name", d.name},
+		{"sku", d.sku},
+		{"gpus", d.gpus},
+		{"memory_total_mib", d.memoryTotalMib},
+		{"memory_used_mib", orNull(d.memoryUsedMib)},
+		{"utilization_pct", orNull(d.utilizationPct)},
+		{"current", d.current},
+	};
+}
+
+void from_json(const Json &j, Device &d)
+{
+	j.at("index").get_to(d.index);
+	read(j, "id", d.id);
+	read(j, "name", d.name);
+	j.at("sku").get_to(d.sku);
+	read(j, "gpus", d.gpus);
+	read(j, "memory_total_mib", d.memoryTotalMib);
+	read(j, "memory_used_mib", d.memoryUsedMib);
+	read(j, "utilization_pct", d.utilizationPct);
+	read(j, "current", d.current);
+}
+
+void to_json(Json &j, const Job &job)
+{
+	j = Json{
+		{"id", job.id},
+		{"device", job.device},
+		{"sku", job.sku},
+		{"gpus", job.gpus},
+		{"uid", job.uid},
+		{"user", job.user},
+		{"pid", job.pid},
+		{"command", job.command},
+		{"name", job.name},
+		{"state", job.state},
+		{"started_at", formatTime(job.startedAt)},
+		{"ended_at", orNull(job.endedAt)},
+		{"memory_used_mib", orNull(job.memoryUsedMib)},
+		{"exit_status", orNull(job.exitStatus)},
+		{"end_reason", job.endReason},
+		{"billable", job.billable},
+		{"reconstructed", job.reconstructed},
+	};
+}
+
+void from_json(const Json &j, Job &job)
+{
+	j.at("id").get_to(job.id);
+	read(j, "device", job.device);
+	read(j, "sku", job.sku);
+	read(j, "gpus", job.gpus);
+	read(j, "uid", job.uid);
+	read(j, "user", job.user);
+	read(j, "pid", job.pid);
+	read(j, "command", job.command);
+	read(j, "name", job.name);
+	read(j, "state", job.state);
+	std::optional<TimeMs> started;
+	readTime(j, "started_at", started);
+	job.startedAt = started.value_or(0);
+	readTime(j, "ended_at", job.endedAt);
+	read(j, "memory_used_mib", job.memoryUsedMib);
+	read(j, "exit_status", job.exitStatus);
+	read(j, "end_reason", job.endReason);
+	read(j, "billable", job.billable);
+	read(j, "reconstructed", job.reconstructed);
+}
+
+void to_json(Json &j, const AllocatorStatus &a)
+{
+	j = Json{
+		{"url", a.url},
+		{"reachable", a.reachable},
+		{"version", a.version},
+		{"last_contact", orNull(a.lastContact)},
+		{"unreachable_since", orNull(a.unreachableSince)},
+		{"last_error", a.lastError},
+	};
+}
+
+void from_json(const Json &j, AllocatorStatus &a)
+{
+	read(j, "url", a.url);
+	read(j, "reachable", a.reachable);
+	read(j, "version", a.version);
+	readTime(j, "last_contact", a.lastContact);
+	readTime(j, "unreachable_since", a.unreachableSince);
+	read(j, "last_error", a.lastError);
+}
+
+void to_json(Json &j, const Status &s)
+{
+	j = Json{
+		{"schema_version", kSchemaVersion},
+		{"agent_version", s.agentVersion},
+		{"allocator", s.allocator},
+		{"devices", s.devices},
+		{"jobs", s.jobs},
+	};
+}
+
+void from_json(const Json &j, Status &s)
+{
+	read(j, "agent_version", s.agentVersion);
+	read(j, "allocator", s.allocator);
+	read(j, "devices", s.devices);
+	read(j, "jobs", s.jobs);
+}
+
+Json errorBody(const std::string &code, const std::string &message)
+{
+	return Json{{"error", {{"code", code}, {"message", message}}}};
+}
+
+Json parseJson(const std::string &text, const std::string &what)
+{
+	Json j = Json::parse(text, nullptr, false);
+	if (j.is_discarded())
+		throw Error(ExitCode::Failure, what + " is not valid JSON");
+	return j;
+}
+
+} // namespace hac

@@ -1,0 +1,2 @@
+// Rendering of tables and CSV.
+#include <hac/render.hpp>

@@ -1,0 +1,104 @@
+# Shared bats helpers: build paths, and real hac-allocator and hac-agent processes in the test's
+# temporary directory. Load with: load ../lib/common
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${HAC_BUILD:-$REPO/build}
+export PATH="$BUILD/tools/hac-smi:$BUILD/tools/hac-run:$BUILD/tools/hac-resize:$BUILD/tools/hac-usage:$BUILD/tools/hac-update:$BUILD/agent:$BUILD/allocator:$PATH"
+unset HAC_SOCKET HAC_CONFIG HAC_VISIBLE_DEVICE
+
+TEST_TOKEN=hac-test-token-0123456789abcdef
+
+# Waits up to $2 seconds (default 5) for command $1 to succeed.
+wait_for() {
+	local cmd=$1 limit=${2:-5} i
+	for ((i = 0; i < limit * 20; i++)); do
+		eval "$cmd" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for: $cmd" >&2
+	return 1
+}
+
+# Writes $BATS_TEST_TMPDIR/allocator.toml: one token with one Large.64GB device, a 4x8 GPU farm.
+write_allocator_config() {
+	cat >"$BATS_TEST_TMPDIR/allocator.toml" <<EOT
+database = "$BATS_TEST_TMPDIR/allocator.db"
+
+[inventory]
+nodes = 4
+gpus_per_node = 8
+gpu_memory_gib = 16
+
+[[token]]
+name = "test"
+token = "$TEST_TOKEN"
+max_devices = 2
+devices = ["Large.64GB"]
+EOT
+}
+
+# Starts hac-allocator on a free loopback port; sets ALLOCATOR_PID and ALLOCATOR_URL.
+start_allocator() {
+	[[ -f $BATS_TEST_TMPDIR/allocator.toml ]] || write_allocator_config
+	rm -f "$BATS_TEST_TMPDIR/allocator.port"
+	hac-allocator --config "$BATS_TEST_TMPDIR/allocator.toml" --listen 127.0.0.1:${ALLOCATOR_PORT:-0} \
+		--port-file "$BATS_TEST_TMPDIR/allocator.port" "$@" \
+		>>"$BATS_TEST_TMPDIR/allocator.log" 2>&1 &
+	ALLOCATOR_PID=$!
+	wait_for "[[ -s '$BATS_TEST_TMPDIR/allocator.port' ]]" 5
+	ALLOCATOR_PORT=$(cat "$BATS_TEST_TMPDIR/allocator.port")
+	ALLOCATOR_URL=http://127.0.0.1:$ALLOCATOR_PORT
+}
+
+stop_allocator() {
+	[[ -n ${ALLOCATOR_PID:-} ]] || return 0
+	kill "$ALLOCATOR_PID" 2>/dev/null || true
+	wait "$ALLOCATOR_PID" 2>/dev/null || true
+	ALLOCATOR_PID=
+}
+
+# Writes the agent's config and a 0600 token file pointing at $ALLOCATOR_URL.
+write_agent_config() {
+	printf '%s\n' "$TEST_TOKEN" >"$BATS_TEST_TMPDIR/token"
+	chmod 600 "$BATS_TEST_TMPDIR/token"
+	cat >"$BATS_TEST_TMPDIR/agent.toml" <<EOT
+socket = "$BATS_TEST_TMPDIR/agent.sock"
+database = "$BATS_TEST_TMPDIR/jobs.db"
+token_file = "$BATS_TEST_TMPDIR/token"
+
+[allocator]
+url = "$ALLOCATOR_URL"
+EOT
+}
+
+# Starts hac-agent and waits until it answers; sets AGENT_PID and exports HAC_SOCKET.
+start_agent() {
+	[[ -f $BATS_TEST_TMPDIR/agent.toml ]] || write_agent_config
+	export HAC_SOCKET=$BATS_TEST_TMPDIR/agent.sock
+	hac-agent --config "$BATS_TEST_TMPDIR/agent.toml" "$@" >>"$BATS_TEST_TMPDIR/agent.log" 2>&1 &
+	AGENT_PID=$!
+	wait_for "curl -sf --unix-socket '$HAC_SOCKET' http://hac/v1/version" 5
+}
+
+stop_agent() {
+	[[ -n ${AGENT_PID:-} ]] || return 0
+	kill "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+}
+
+# Both, in order; call from setup().
+start_all() {
+	start_allocator
+	start_agent
+}
+
+# Call from teardown(): stops what runs and shows the logs of a failed test.
+stop_all() {
+	stop_agent
+	stop_allocator
+	if [[ -n ${BATS_TEST_COMPLETED:-} ]]; then return 0; fi
+	for log in "$BATS_TEST_TMPDIR"/*.log; do
+		[[ -f $log ]] && { echo "--- $log"; tail -n 30 "$log"; } >&3
+	done
+	return 0
+}

@@ -25,7 +25,8 @@ void read(const Json &j, const char *key, std::optional<T> &out)
 		out = it->get<T>();
 }
 
-Json orNull(const std::optional<TimeMs> &t)
+// Not an overload of orNull: TimeMs is an int64_t, like the memory fields.
+Json timeOrNull(const std::optional<TimeMs> &t)
 {
 	return t ? Json(formatTime(*t)) : Json(nullptr);
 }
@@ -113,7 +114,7 @@ void to_json(Json &j, const Job &job)
 		{"name", job.name},
 		{"state", job.state},
 		{"started_at", formatTime(job.startedAt)},
-		{"ended_at", orNull(job.endedAt)},
+		{"ended_at", timeOrNull(job.endedAt)},
 		{"memory_used_mib", orNull(job.memoryUsedMib)},
 		{"exit_status", orNull(job.exitStatus)},
 		{"end_reason", job.endReason},
@@ -151,8 +152,8 @@ void to_json(Json &j, const AllocatorStatus &a)
 		{"url", a.url},
 		{"reachable", a.reachable},
 		{"version", a.version},
-		{"last_contact", orNull(a.lastContact)},
-		{"unreachable_since", orNull(a.unreachableSince)},
+		{"last_contact", timeOrNull(a.lastContact)},
+		{"unreachable_since", timeOrNull(a.unreachableSince)},
 		{"last_error", a.lastError},
 	};
 }

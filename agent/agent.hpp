@@ -1,0 +1,67 @@
+// The agent's engine: config, token, job log, allocator link and the local API server. main()
+// is a thin shell over it, and tests run it in-process.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <hac/types.hpp>
+
+#include "agent_config.hpp"
+#include "allocator_link.hpp"
+#include "http_server.hpp"
+#include "job_log.hpp"
+#include "token.hpp"
+
+namespace hac {
+
+class Agent {
+public:
+	// Reads the token, opens and migrates the job log, loads the last known devices, makes one
+	// bounded attempt to register with the allocator, and serves the local API. `listenFd` is
+	// a socket passed by systemd, or -1 to bind config.socket. Throws hac::Error on failure.
+	explicit Agent(AgentConfig config, int listenFd = -1);
+	~Agent();
+	Agent(const Agent &) = delete;
+	Agent &operator=(const Agent &) = delete;
+
+	// Runs until SIGTERM or SIGINT (blocked by the caller in every thread) or stop().
+	void run();
+	void stop();
+
+	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
+	Status status(const Peer &peer);
+	const AgentConfig &config() const { return config_; }
+	const Token &token() const { return token_; }
+	std::string account();
+
+private:
+	void linkLoop();
+	void contactAllocator();
+	void applyRegistration(const Registration &reg);
+	void markUnreachable(const std::string &why);
+
+	AgentConfig config_;
+	Token token_;
+	JobLog log_;
+	AllocatorLink link_;
+
+	std::mutex mutex_;              // guards the fields below
+	std::vector<Device> devices_;
+	std::string account_;
+	AllocatorStatus allocator_;
+	int failures_ = 0;              // consecutive failed contacts, for the back-off
+
+	std::mutex wakeMutex_;
+	std::condition_variable wake_;
+	std::atomic<bool> stopping_{false};
+	int stopFd_ = -1;               // eventfd: stop() wakes run()
+
+	std::thread linkThread_;
+	std::unique_ptr<HttpServer> server_;
+};
+
+} // namespace hac

@@ -1,0 +1,73 @@
+// Calls to the allocator and the reading of its replies; errors say which allocator and why.
+#include "allocator_link.hpp"
+
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <hac/error.hpp>
+#include <hac/json.hpp>
+
+namespace hac {
+
+namespace {
+
+// The allocator's own message for a refusal, or the bare status.
+std::string refusal(const HttpResult &r)
+{
+	Json j = Json::parse(r.body, nullptr, false);
+	if (!j.is_discarded() && j.contains("error") && j["error"].is_object())
+		return fmt::format("{} ({} {})", j["error"].value("message", ""), r.status, j["error"].value("code", ""));
+	return fmt::format("HTTP {}", r.status);
+}
+
+} // namespace
+
+AllocatorLink::AllocatorLink(const AllocatorSettings &settings, const std::string &token)
+	: client_(settings.url, NetTimeouts{settings.connectTimeoutMs, settings.requestTimeoutMs, 1,
+					    std::max(1L, settings.requestTimeoutMs / 1000)})
+{
+	client_.setBearerToken(token);
+}
+
+Registration AllocatorLink::registerAgent(const std::string &agentVersion)
+{
+	char host[256] = {};
+	gethostname(host, sizeof(host) - 1);
+	Json body{{"agent_version", agentVersion}, {"hostname", host}};
+	HttpResult r = client_.request("POST", "/v1/agents/register", body.dump());
+	if (r.status == 401 || r.status == 403)
+		throw Error(ExitCode::PermissionDenied,
+			    fmt::format("the allocator at {} refused the device token: {}; check the token file "
+					"against the one your provider issued", url(), refusal(r)));
+	if (r.status != 200)
+		throw Error(ExitCode::Failure, fmt::format("the allocator at {} refused the registration: {}", url(), refusal(r)));
+	try {
+		Json j = Json::parse(r.body);
+		Registration reg;
+		reg.account = j.value("account", "");
+		j.at("devices").get_to(reg.devices);
+		if (j.contains("skus"))
+			j.at("skus").get_to(reg.skus);
+		reg.maxDevices = j.value("max_devices", 1);
+		if (j.contains("allowed_skus"))
+			j.at("allowed_skus").get_to(reg.allowedSkus);
+		return reg;
+	} catch (const Json::exception &e) {
+		throw Error(ExitCode::Failure, fmt::format("the allocator at {} sent a registration this agent cannot read: {}",
+							   url(), e.what()));
+	}
+}
+
+std::string AllocatorLink::version()
+{
+	HttpResult r = client_.request("GET", "/v1/version");
+	if (r.status != 200)
+		throw Error(ExitCode::Failure, fmt::format("the allocator at {} refused GET /v1/version: {}", url(), refusal(r)));
+	Json j = Json::parse(r.body, nullptr, false);
+	if (j.is_discarded() || !j.is_object())
+		throw Error(ExitCode::Failure, fmt::format("the allocator at {} sent a version that is not JSON", url()));
+	return j.value("version", "");
+}
+
+} // namespace hac

@@ -1,0 +1,50 @@
+// The notify and socket-activation protocols are small and stable (sd_notify(3),
+// sd_listen_fds(3)); writing them here saves every tool's package a libsystemd dependency.
+#include "systemd.hpp"
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace hac {
+
+bool notifySystemd(const std::string &state)
+{
+	const char *path = std::getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return false;
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	std::size_t length = std::strlen(path);
+	if (length >= sizeof(addr.sun_path))
+		return false;
+	std::memcpy(addr.sun_path, path, length);
+	if (addr.sun_path[0] == '@')
+		addr.sun_path[0] = '\0'; // abstract namespace
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	socklen_t addrLength = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
+	ssize_t sent = sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr *>(&addr), addrLength);
+	close(fd);
+	return sent == static_cast<ssize_t>(state.size());
+}
+
+int systemdListenFd()
+{
+	const char *pid = std::getenv("LISTEN_PID");
+	const char *fds = std::getenv("LISTEN_FDS");
+	if (!pid || !fds || std::atol(pid) != static_cast<long>(getpid()) || std::atoi(fds) < 1)
+		return -1;
+	// Not for our children: a job started by the agent must not think it was activated.
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return 3;
+}
+
+} // namespace hac

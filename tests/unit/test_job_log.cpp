@@ -1,0 +1,85 @@
+// Unit tests of the job log's schema migrations and its cache of the allocator's view.
+#include <doctest/doctest.h>
+
+#include <hac/error.hpp>
+
+#include "database.hpp"
+#include "job_log.hpp"
+#include "temp_dir.hpp"
+
+using namespace hac;
+
+TEST_CASE("a new job log is created at the current schema version, in WAL mode")
+{
+	TempDir dir;
+	{ JobLog log(dir.file("jobs.db")); }
+	Database db(dir.file("jobs.db"), false);
+	CHECK(db.userVersion() == JobLog::schemaVersion());
+	{
+		// Scoped: a statement not yet finished keeps the connection's transaction open.
+		Statement mode = db.prepare("PRAGMA journal_mode");
+		mode.step();
+		CHECK(mode.text(0) == "wal");
+	}
+	// Opening again migrates nothing and keeps the data.
+	db.exec("INSERT INTO settings VALUES ('current_device', '1')");
+	JobLog again(dir.file("jobs.db"));
+	CHECK(again.setting("current_device") == "1");
+}
+
+TEST_CASE("a job log newer than the binary is refused and left untouched")
+{
+	TempDir dir;
+	{ JobLog log(dir.file("jobs.db")); }
+	{
+		Database db(dir.file("jobs.db"), false);
+		db.exec("PRAGMA user_version = 99");
+	}
+	try {
+		JobLog log(dir.file("jobs.db"));
+		FAIL("no exception");
+	} catch (const Error &e) {
+		CHECK(std::string(e.what()).find("schema version 99, newer than") != std::string::npos);
+	}
+	Database db(dir.file("jobs.db"), false);
+	CHECK(db.userVersion() == 99);
+}
+
+TEST_CASE("a failed migration step leaves the old version")
+{
+	TempDir dir;
+	Database db(dir.file("x.db"), true);
+	db.migrate({"CREATE TABLE a (x)"}, "test db");
+	CHECK(db.userVersion() == 1);
+	CHECK_THROWS_AS(db.migrate({"CREATE TABLE a (x)", "CREATE TABLE b (y); INSERT INTO nope VALUES (1)"}, "test db"), Error);
+	CHECK(db.userVersion() == 1);
+	Statement s = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'b'");
+	s.step();
+	CHECK(s.integer(0) == 0);
+}
+
+TEST_CASE("the allocator's view is cached and replaced whole")
+{
+	TempDir dir;
+	JobLog log(dir.file("jobs.db"));
+	log.saveAllocatorView({Device{0, "id0", "HAC", "Large.64GB", 4, 65536, {}, {}, false},
+			       Device{1, "id1", "HAC", "Small.16GB", 1, 16384, {}, {}, false}},
+			      {Sku{"Small.16GB", 1, 16, 20000, "USD"}});
+	CHECK(log.devices().size() == 2);
+	CHECK(log.skus().size() == 1);
+	log.saveAllocatorView({Device{1, "id1", "HAC", "Medium.32GB", 2, 32768, {}, {}, false}}, {});
+	auto devices = log.devices();
+	REQUIRE(devices.size() == 1);
+	CHECK(devices[0].sku == "Medium.32GB");
+	CHECK(log.skus().size() == 1); // an empty catalog in a reply keeps the cached rate card
+}
+
+TEST_CASE("a missing directory for the job log says what to do")
+{
+	try {
+		JobLog log("/nonexistent-dir/jobs.db");
+		FAIL("no exception");
+	} catch (const Error &e) {
+		CHECK(std::string(e.what()).find("does not exist: create it or set 'database'") != std::string::npos);
+	}
+}

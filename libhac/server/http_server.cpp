@@ -131,7 +131,8 @@ Response Response::json(int status, const Json &body)
 {
 	Response r;
 	r.status = status;
-	r.body = body.dump() + "\n";
+	// Replace, not throw: a reply may echo text a caller sent, which need not be valid UTF-8.
+	r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 	return r;
 }
 

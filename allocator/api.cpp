@@ -1,0 +1,467 @@
+// Routes and answers of the allocator API. Input is checked field by field so a bad request gets
+// a 400 naming the field; the store decides, this file maps its outcomes to HTTP.
+#include "api.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <hac/json.hpp>
+#include <hac/time.hpp>
+#include <hac/uuid.hpp>
+
+namespace hac::allocator {
+
+namespace {
+
+// An answer other than success, thrown from deep in a handler and turned into a response once.
+struct ApiError {
+	int status;
+	std::string code;
+	std::string message;
+	std::map<std::string, std::string> headers = {};
+
+	Response response() const
+	{
+		Response r = Response::error(status, code, message);
+		r.headers = headers;
+		return r;
+	}
+};
+
+ApiError badRequest(const std::string &message)
+{
+	return {400, "bad_request", message};
+}
+
+std::string lower(std::string s)
+{
+	for (char &c : s)
+		c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+	return s;
+}
+
+std::string trim(const std::string &s)
+{
+	auto begin = s.find_first_not_of(" \t\r\n");
+	if (begin == std::string::npos)
+		return {};
+	return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+// Untrusted text for a message or the log: printable ASCII, cut at `max`, so that an echo can
+// neither break the JSON (invalid UTF-8 after a cut) nor forge log lines.
+std::string printable(const std::string &s, std::size_t max = 64)
+{
+	std::string out;
+	for (char c : s.substr(0, max))
+		out += c >= 0x20 && c < 0x7f ? c : '?';
+	return s.size() > max ? out + "..." : out;
+}
+
+// Compares without an early exit, so answer times say nothing of how much of a token matched.
+bool sameSecret(const std::string &a, const std::string &b)
+{
+	if (a.size() != b.size())
+		return false;
+	unsigned char diff = 0;
+	for (std::size_t i = 0; i < a.size(); ++i)
+		diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+void requireMethod(const Request &req, std::initializer_list<const char *> allowed)
+{
+	for (const char *m : allowed)
+		if (req.method == m)
+			return;
+	std::string list = fmt::format("{}", fmt::join(allowed, ", "));
+	throw ApiError{405, "method_not_allowed", fmt::format("{} does not take {}; use {}", printable(req.path, 200), printable(req.method, 16), list),
+		       {{"Allow", list}}};
+}
+
+Json bodyObject(const Request &req, bool emptyIsObject)
+{
+	if (trim(req.body).empty()) {
+		if (emptyIsObject)
+			return Json::object();
+		throw badRequest("the request body is empty; send a JSON object");
+	}
+	Json j = Json::parse(req.body, nullptr, false);
+	if (j.is_discarded())
+		throw badRequest("the request body is not valid JSON");
+	if (!j.is_object())
+		throw badRequest("the request body must be a JSON object");
+	return j;
+}
+
+const Json *field(const Json &j, const char *key)
+{
+	auto it = j.find(key);
+	return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+ApiError missing(const char *key)
+{
+	return badRequest(fmt::format("field '{}' is missing", key));
+}
+
+std::optional<std::string> optionalString(const Json &j, const char *key)
+{
+	const Json *v = field(j, key);
+	if (!v)
+		return std::nullopt;
+	if (!v->is_string())
+		throw badRequest(fmt::format("field '{}' must be a string", key));
+	return v->get<std::string>();
+}
+
+std::string requiredString(const Json &j, const char *key)
+{
+	auto v = optionalString(j, key);
+	if (!v || v->empty())
+		throw missing(key);
+	return *v;
+}
+
+std::string requiredUuid(const Json &j, const char *key)
+{
+	std::string v = requiredString(j, key);
+	if (!isUuid(v))
+		throw badRequest(fmt::format("field '{}' must be a UUID, not '{}'", key, printable(v)));
+	return lower(v);
+}
+
+int requiredInt(const Json &j, const char *key, int min, int max)
+{
+	const Json *v = field(j, key);
+	if (!v)
+		throw missing(key);
+	if (!v->is_number_integer())
+		throw badRequest(fmt::format("field '{}' must be an integer", key));
+	// Compared as doubles so that huge and negative unsigned values are out of range, not wrapped.
+	double d = v->get<double>();
+	if (d < min || d > max)
+		throw badRequest(fmt::format("field '{}' must be from {} to {}", key, min, max));
+	return v->get<int>();
+}
+
+bool optionalBool(const Json &j, const char *key, bool fallback)
+{
+	const Json *v = field(j, key);
+	if (!v)
+		return fallback;
+	if (!v->is_boolean())
+		throw badRequest(fmt::format("field '{}' must be true or false", key));
+	return v->get<bool>();
+}
+
+constexpr const char *kTimeExample = "2026-11-23T17:30:00.000Z";
+
+TimeMs requiredTime(const Json &j, const char *key)
+{
+	std::string v = requiredString(j, key);
+	auto t = parseTime(v);
+	if (!t)
+		throw badRequest(fmt::format("field '{}' must be an RFC 3339 UTC time such as {}", key, kTimeExample));
+	return *t;
+}
+
+// Keyed requests carry their job id as Idempotency-Key (API.md, "Idempotency").
+void checkIdempotencyKey(const Request &req, const std::string &jobId)
+{
+	std::string key = lower(trim(req.header("idempotency-key")));
+	if (key.empty())
+		throw badRequest("the Idempotency-Key header is missing; send the job_id in it");
+	if (key != jobId)
+		throw badRequest(fmt::format("the Idempotency-Key header ({}) must equal the body's job_id ({})",
+					     printable(key), jobId));
+}
+
+Json allocationJson(const Allocation &a)
+{
+	Json placement = Json::array();
+	for (const GpuSlot &s : a.placement)
+		placement.push_back({{"node", nodeName(s.node)}, {"gpu", s.gpu}});
+	return Json{
+		{"job_id", a.jobId},
+		{"device_id", a.deviceId},
+		{"sku", a.sku},
+		{"gpus", a.gpus},
+		{"placement", placement},
+		{"allocated_at", formatTime(a.allocatedAt)},
+		{"released_at", a.releasedAt ? Json(formatTime(*a.releasedAt)) : Json(nullptr)},
+	};
+}
+
+} // namespace
+
+Response Api::handle(const Request &request) const
+{
+	std::string account = "-";
+	Response response;
+	try {
+		response = route(request, account);
+	} catch (const ApiError &e) {
+		response = e.response();
+	} catch (const Json::exception &e) {
+		response = Response::error(400, "bad_request", fmt::format("the request body has the wrong shape: {}", e.what()));
+	} catch (const std::exception &e) {
+		spdlog::error("{} {}: {}", printable(request.method, 16), printable(request.path, 200), e.what());
+		response = Response::error(500, "internal", fmt::format("the allocator failed: {}", e.what()));
+	}
+	// The path and the account name only: never a header, the token lives in one.
+	spdlog::info("{} {} -> {} (account {})", printable(request.method, 16), printable(request.path, 200),
+		     response.status, account);
+	return response;
+}
+
+Response Api::route(const Request &req, std::string &account) const
+{
+	const std::string &path = req.path;
+	if (path == "/v1/version") {
+		requireMethod(req, {"GET"});
+		return version();
+	}
+	if (path == "/v1/skus") {
+		requireMethod(req, {"GET"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		return skus();
+	}
+	if (path == "/v1/agents/register") {
+		requireMethod(req, {"POST"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		return registerAgent(req, caller);
+	}
+	if (path == "/v1/allocations") {
+		requireMethod(req, {"POST"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		return allocate(req, caller);
+	}
+	const std::string prefix = "/v1/allocations/";
+	if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+	    path.find('/', prefix.size()) == std::string::npos) {
+		requireMethod(req, {"DELETE"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		return release(path.substr(prefix.size()), caller);
+	}
+	if (path == "/v1/usage") {
+		requireMethod(req, {"GET", "POST"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		return req.method == "POST" ? recordUsage(req, caller) : listUsage(req, caller);
+	}
+	throw ApiError{404, "not_found", fmt::format("there is no {}; allocator/API.md lists the paths", printable(path, 200))};
+}
+
+const TokenConfig &Api::authenticate(const Request &req) const
+{
+	std::map<std::string, std::string> challenge{{"WWW-Authenticate", "Bearer"}};
+	std::string header = trim(req.header("authorization"));
+	if (header.empty())
+		throw ApiError{401, "unauthorized", "the Authorization header is missing; send 'Authorization: Bearer <device token>'",
+			       challenge};
+	if (header.size() < 7 || lower(header.substr(0, 7)) != "bearer ")
+		throw ApiError{401, "unauthorized", "the Authorization header is not 'Bearer <device token>'", challenge};
+	std::string token = trim(header.substr(7));
+	const TokenConfig *found = nullptr;
+	// Every token is compared, so the time taken does not tell which one came close.
+	for (const TokenConfig &t : config_.tokens)
+		if (sameSecret(t.token, token))
+			found = &t;
+	if (!found)
+		throw ApiError{401, "unknown_token", "this allocator does not know the device token; check the agent's "
+			       "token file against the allocator's [[token]] list", challenge};
+	return *found;
+}
+
+Response Api::version() const
+{
+	return Response::json(200, {{"name", "hac-allocator"}, {"version", HAC_VERSION}, {"api_version", kApiVersion}});
+}
+
+Response Api::registerAgent(const Request &req, const TokenConfig &caller) const
+{
+	Json body = bodyObject(req, true);
+	std::string agentVersion = optionalString(body, "agent_version").value_or("");
+	std::string hostname = optionalString(body, "hostname").value_or("");
+	store_.noteAgent(caller.name, hostname, agentVersion);
+
+	Json devices = Json::array();
+	for (const StoredDevice &sd : store_.devices(caller.name)) {
+		Device d;
+		d.index = sd.index;
+		d.id = sd.id;
+		d.name = config_.deviceName;
+		d.sku = sd.sku;
+		if (const Sku *sku = config_.catalog.find(sd.sku)) {
+			d.gpus = sku->gpus;
+			d.memoryTotalMib = sku->memoryMib();
+		}
+		Json j = d;
+		// Memory in use, utilization and the current device are the agent's to know, not ours.
+		j.erase("memory_used_mib");
+		j.erase("utilization_pct");
+		j.erase("current");
+		devices.push_back(std::move(j));
+	}
+	return Response::json(200, {
+		{"account", caller.name},
+		{"devices", devices},
+		{"max_devices", caller.maxDevices},
+		{"allowed_skus", caller.allowedSkus},
+		{"skus", config_.catalog.skus()},
+	});
+}
+
+Response Api::skus() const
+{
+	return Response::json(200, {{"skus", config_.catalog.skus()}});
+}
+
+Response Api::allocate(const Request &req, const TokenConfig &caller) const
+{
+	Json body = bodyObject(req, false);
+	std::string jobId = requiredUuid(body, "job_id");
+	std::string deviceId = lower(requiredString(body, "device_id"));
+	checkIdempotencyKey(req, jobId);
+
+	AllocateResult r = store_.allocate(caller.name, jobId, deviceId, config_.catalog, config_.inventory);
+	using Kind = AllocateResult::Kind;
+	switch (r.kind) {
+	case Kind::Created:
+		return Response::json(201, allocationJson(r.allocation));
+	case Kind::Replayed:
+		return Response::json(200, allocationJson(r.allocation));
+	case Kind::Conflict:
+		throw ApiError{409, "idempotency_conflict",
+			       fmt::format("{}; a new job needs a new job_id", r.detail)};
+	case Kind::UnknownDevice:
+		throw ApiError{404, "unknown_device",
+			       fmt::format("device {} is not one of this token's devices; POST /v1/agents/register "
+					   "lists them", printable(deviceId))};
+	case Kind::UnknownSku:
+		throw ApiError{500, "internal",
+			       fmt::format("the device's SKU '{}' is missing from the allocator's catalog; the operator "
+					   "must add it back to the [[sku]] list", r.detail)};
+	case Kind::DeviceBusy:
+		throw ApiError{409, "device_busy",
+			       fmt::format("device {} is in use by job {}; wait for it to end or release it with "
+					   "DELETE /v1/allocations/{}", deviceId, r.detail, r.detail)};
+	case Kind::FarmFull: {
+		int retry = config_.retryAfterSeconds;
+		std::string why = r.neededGpus > r.totalGpus
+			? fmt::format("the farm has only {} GPUs in all", r.totalGpus)
+			: fmt::format("{} of {} are free", r.freeGpus, r.totalGpus);
+		throw ApiError{503, "farm_full",
+			       fmt::format("no room in the farm: job {} needs {} GPUs and {}; retry in {} s", jobId,
+					   r.neededGpus, why, retry),
+			       {{"Retry-After", std::to_string(retry)}}};
+	}
+	}
+	throw std::logic_error("unhandled allocation outcome");
+}
+
+Response Api::release(const std::string &rawJobId, const TokenConfig &caller) const
+{
+	std::string jobId = lower(rawJobId);
+	if (!isUuid(jobId))
+		throw badRequest(fmt::format("'{}' in the path is not a job id (a UUID)", printable(rawJobId)));
+	ReleaseResult r = store_.release(caller.name, jobId);
+	if (!r.found)
+		throw ApiError{404, "unknown_allocation",
+			       fmt::format("there is no allocation for job {} under this token", jobId)};
+	return Response::json(200, {{"job_id", jobId}, {"released_at", formatTime(r.releasedAt)}});
+}
+
+namespace {
+
+Json usageJson(const UsageRecord &u, const Catalog &catalog)
+{
+	const Sku *sku = catalog.find(u.sku);
+	return Json{
+		{"job_id", u.jobId},
+		{"device_id", u.deviceId},
+		{"sku", u.sku},
+		{"gpus", u.gpus},
+		{"started_at", formatTime(u.startedAt)},
+		{"ended_at", formatTime(u.endedAt)},
+		{"billable", u.billable},
+		{"end_reason", u.endReason},
+		{"reconstructed", u.reconstructed},
+		{"recorded_at", formatTime(u.recordedAt)},
+		{"price_micro_per_gpu_minute", u.priceMicroPerGpuMinute},
+		{"cost_micro", u.costMicro},
+		{"currency", sku ? sku->currency : std::string("USD")},
+	};
+}
+
+} // namespace
+
+Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
+{
+	Json body = bodyObject(req, false);
+	UsageRecord u;
+	u.jobId = requiredUuid(body, "job_id");
+	u.deviceId = lower(requiredString(body, "device_id"));
+	u.sku = requiredString(body, "sku");
+	u.gpus = requiredInt(body, "gpus", 0, 1 << 20);
+	u.startedAt = requiredTime(body, "started_at");
+	u.endedAt = requiredTime(body, "ended_at");
+	if (u.endedAt < u.startedAt)
+		throw badRequest("field 'ended_at' is before 'started_at'");
+	u.billable = optionalBool(body, "billable", true);
+	u.endReason = optionalString(body, "end_reason").value_or("");
+	u.reconstructed = optionalBool(body, "reconstructed", false);
+	checkIdempotencyKey(req, u.jobId);
+
+	RecordResult r = store_.recordUsage(caller.name, u, config_.catalog);
+	using Kind = RecordResult::Kind;
+	switch (r.kind) {
+	case Kind::Created:
+	case Kind::Replayed:
+		return Response::json(r.kind == Kind::Created ? 201 : 200,
+				      {{"job_id", r.record.jobId},
+				       {"recorded_at", formatTime(r.record.recordedAt)},
+				       {"cost_micro", r.record.costMicro}});
+	case Kind::Conflict:
+		throw ApiError{409, "idempotency_conflict",
+			       fmt::format("usage of job {} is already recorded with other values: {}", u.jobId, r.detail)};
+	case Kind::UnknownDevice:
+		throw ApiError{404, "unknown_device",
+			       fmt::format("device {} has never been one of this token's devices", printable(u.deviceId))};
+	case Kind::UnknownSku:
+		throw badRequest(fmt::format("field 'sku': '{}' is not in the catalog; GET /v1/skus lists it",
+					     printable(r.detail)));
+	}
+	throw std::logic_error("unhandled usage outcome");
+}
+
+Response Api::listUsage(const Request &req, const TokenConfig &caller) const
+{
+	std::optional<TimeMs> bounds[2];
+	const char *names[2] = {"since", "until"};
+	for (const auto &[name, value] : req.query) {
+		auto it = std::find(std::begin(names), std::end(names), name);
+		if (it == std::end(names))
+			throw badRequest(fmt::format("unknown query parameter '{}'; use since and until",
+						     printable(name)));
+		auto t = parseTime(value);
+		if (!t)
+			throw badRequest(fmt::format("query parameter '{}' is not an RFC 3339 UTC time such as {}", name,
+						     kTimeExample));
+		bounds[it - std::begin(names)] = t;
+	}
+	Json records = Json::array();
+	for (const UsageRecord &u : store_.usage(caller.name, bounds[0], bounds[1]))
+		records.push_back(usageJson(u, config_.catalog));
+	return Response::json(200, {{"records", records}});
+}
+
+} // namespace hac::allocator

@@ -1,0 +1,37 @@
+// The allocator API of API.md: routes a request to the store and answers it, errors included.
+#pragma once
+
+#include <http_server.hpp>
+
+#include "config.hpp"
+#include "store.hpp"
+
+namespace hac::allocator {
+
+constexpr int kApiVersion = 1;
+
+class Api {
+public:
+	// Borrows both for its lifetime.
+	Api(const Config &config, Store &store) : config_(config), store_(store) {}
+
+	// Never throws: every failure becomes an error response, and each request is logged.
+	Response handle(const Request &request) const;
+
+private:
+	Response route(const Request &request, std::string &account) const;
+	const TokenConfig &authenticate(const Request &request) const;
+
+	Response version() const;
+	Response registerAgent(const Request &request, const TokenConfig &caller) const;
+	Response skus() const;
+	Response allocate(const Request &request, const TokenConfig &caller) const;
+	Response release(const std::string &jobId, const TokenConfig &caller) const;
+	Response recordUsage(const Request &request, const TokenConfig &caller) const;
+	Response listUsage(const Request &request, const TokenConfig &caller) const;
+
+	const Config &config_;
+	Store &store_;
+};
+
+} // namespace hac::allocator

@@ -1,0 +1,235 @@
+// Reads allocator.toml through libhac's ConfigFile and checks what one key cannot check alone:
+// devices against the catalog, allowed SKUs and max_devices, tokens against each other.
+#include "config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <hac/config.hpp>
+#include <hac/error.hpp>
+
+namespace hac::allocator {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kMinTokenLength = 16;
+
+std::string resolve(const fs::path &base, const std::string &path)
+{
+	fs::path p(path);
+	return p.is_relative() ? (base / p).lexically_normal().string() : path;
+}
+
+bool validName(const std::string &name)
+{
+	return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+		return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+	});
+}
+
+Inventory readInventory(const ConfigSection &root)
+{
+	Inventory inv;
+	if (auto sec = root.table("inventory")) {
+		inv.nodes = static_cast<int>(sec->integer("nodes", inv.nodes, 1, 4096));
+		inv.gpusPerNode = static_cast<int>(sec->integer("gpus_per_node", inv.gpusPerNode, 1, 64));
+		inv.gpuMemoryGib = static_cast<int>(sec->integer("gpu_memory_gib", inv.gpuMemoryGib, 1, 1024));
+		sec->finish();
+	}
+	return inv;
+}
+
+Catalog readCatalog(const ConfigSection &root, const Inventory &inv)
+{
+	std::vector<ConfigSection> sections = root.tables("sku");
+	if (sections.empty())
+		return Catalog::defaults(inv.gpuMemoryGib, kDefaultPriceMicroPerGpuMinute);
+	std::vector<Sku> skus;
+	for (const ConfigSection &sec : sections) {
+		Sku s;
+		auto name = sec.string("name");
+		if (!name)
+			sec.fail("name", "missing; every [[sku]] needs a name such as \"Large.64GB\"");
+		if (!validName(*name))
+			sec.fail("name", fmt::format("'{}' is not a SKU name; use letters, digits, '.', '-' and '_'", *name));
+		for (const Sku &other : skus)
+			if (other.name == *name)
+				sec.fail("name", fmt::format("SKU '{}' is defined twice", *name));
+		s.name = *name;
+		auto gpus = sec.integer("gpus", 1, 1024);
+		if (!gpus)
+			sec.fail("gpus", "missing; give the number of GPUs this SKU lends");
+		s.gpus = static_cast<int>(*gpus);
+		s.gpuMemoryGib = inv.gpuMemoryGib;
+		s.priceMicroPerGpuMinute = sec.integer("price_micro_per_gpu_minute", kDefaultPriceMicroPerGpuMinute,
+						       0, 1'000'000'000);
+		sec.finish();
+		skus.push_back(std::move(s));
+	}
+	return Catalog(std::move(skus));
+}
+
+std::string readTokenFile(const ConfigSection &sec, const std::string &path)
+{
+	struct stat st{};
+	if (stat(path.c_str(), &st) != 0)
+		sec.fail("token_file", fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		sec.fail("token_file", fmt::format("{} is open to group or others; run 'chmod 600 {}'", path, path));
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		sec.fail("token_file", fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+	std::ostringstream text;
+	text << in.rdbuf();
+	std::string token = text.str();
+	while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+		token.pop_back();
+	return token;
+}
+
+TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Catalog &catalog,
+		      const Inventory &inv, const std::vector<TokenConfig> &earlier)
+{
+	TokenConfig t;
+	auto name = sec.string("name");
+	if (!name)
+		sec.fail("name", "missing; every [[token]] needs the name of its account");
+	if (!validName(*name))
+		sec.fail("name", fmt::format("'{}' is not an account name; use letters, digits, '.', '-' and '_'", *name));
+	for (const TokenConfig &other : earlier)
+		if (other.name == *name)
+			sec.fail("name", fmt::format("account '{}' is named by two [[token]] tables", *name));
+	t.name = *name;
+
+	auto inline_ = sec.string("token");
+	auto file = sec.string("token_file");
+	if (inline_ && file)
+		sec.fail("token_file", "give either token or token_file, not both");
+	if (!inline_ && !file)
+		sec.fail({}, "needs token = \"...\" or token_file = \"PATH\"");
+	const char *tokenKey = inline_ ? "token" : "token_file";
+	t.token = inline_ ? *inline_ : readTokenFile(sec, resolve(base, *file));
+	if (t.token.size() < kMinTokenLength)
+		sec.fail(tokenKey, fmt::format("the token is shorter than {} characters; use a long random one "
+					       "(e.g. 'openssl rand -hex 16')", kMinTokenLength));
+	if (std::any_of(t.token.begin(), t.token.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
+		sec.fail(tokenKey, "the token contains spaces or control characters");
+	for (const TokenConfig &other : earlier)
+		if (other.token == t.token)
+			sec.fail(tokenKey, fmt::format("the same token is already given to account '{}'", other.name));
+
+	t.maxDevices = static_cast<int>(sec.integer("max_devices", 1, 1, 64));
+
+	if (auto allowed = sec.strings("allowed_skus")) {
+		for (const std::string &s : *allowed) {
+			if (!catalog.find(s))
+				sec.fail("allowed_skus", fmt::format("unknown SKU '{}'; the catalog has {}", s,
+								     fmt::join(catalog.names(), ", ")));
+			if (std::find(t.allowedSkus.begin(), t.allowedSkus.end(), s) != t.allowedSkus.end())
+				sec.fail("allowed_skus", fmt::format("SKU '{}' is listed twice", s));
+			t.allowedSkus.push_back(s);
+		}
+	} else {
+		t.allowedSkus = catalog.names();
+	}
+
+	if (auto devices = sec.strings("devices")) {
+		for (const std::string &s : *devices) {
+			const Sku *sku = catalog.find(s);
+			if (!sku)
+				sec.fail("devices", fmt::format("unknown SKU '{}'; the catalog has {}", s,
+								fmt::join(catalog.names(), ", ")));
+			if (std::find(t.allowedSkus.begin(), t.allowedSkus.end(), s) == t.allowedSkus.end())
+				sec.fail("devices", fmt::format("SKU '{}' is not in this token's allowed_skus", s));
+			if (sku->gpus > inv.totalGpus())
+				sec.fail("devices", fmt::format("SKU '{}' needs {} GPUs but the [inventory] has only {}",
+								s, sku->gpus, inv.totalGpus()));
+		}
+		if (static_cast<int>(devices->size()) > t.maxDevices)
+			sec.fail("devices", fmt::format("{} devices exceed max_devices = {}", devices->size(), t.maxDevices));
+		t.devices = *devices;
+	}
+	sec.finish();
+	return t;
+}
+
+} // namespace
+
+std::optional<ListenAddress> parseListen(std::string_view text)
+{
+	auto colon = text.rfind(':');
+	if (colon == std::string_view::npos || colon == 0)
+		return std::nullopt;
+	ListenAddress a;
+	a.host = std::string(text.substr(0, colon));
+	std::string_view port = text.substr(colon + 1);
+	auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+	if (port.empty() || ec != std::errc() || end != port.data() + port.size() || a.port < 0 || a.port > 65535)
+		return std::nullopt;
+	int octets = 0;
+	for (std::size_t i = 0, start = 0; i <= a.host.size(); ++i) {
+		if (i < a.host.size() && a.host[i] != '.') {
+			if (!std::isdigit(static_cast<unsigned char>(a.host[i])))
+				return std::nullopt;
+			continue;
+		}
+		int value = -1;
+		std::string_view part(a.host.data() + start, i - start);
+		auto r = std::from_chars(part.data(), part.data() + part.size(), value);
+		if (part.empty() || part.size() > 3 || r.ec != std::errc() || value > 255)
+			return std::nullopt;
+		++octets;
+		start = i + 1;
+	}
+	if (octets != 4)
+		return std::nullopt;
+	return a;
+}
+
+Config loadConfig(const std::string &file)
+{
+	ConfigFile cf = ConfigFile::load(file);
+	const ConfigSection &root = cf.root();
+	fs::path base = fs::path(file).parent_path();
+	Config c;
+
+	if (auto listen = root.string("listen")) {
+		auto a = parseListen(*listen);
+		if (!a)
+			root.fail("listen", fmt::format("'{}' is not HOST:PORT with an IPv4 host, e.g. \"127.0.0.1:7070\"", *listen));
+		c.listen = *a;
+	}
+	if (auto db = root.string("database")) {
+		if (db->empty())
+			root.fail("database", "is empty; give the path of the SQLite database");
+		c.database = resolve(base, *db);
+	}
+	c.deviceName = root.string("device_name", c.deviceName);
+	if (c.deviceName.empty())
+		root.fail("device_name", "is empty; give the product name devices show");
+	c.retryAfterSeconds = static_cast<int>(root.integer("retry_after_seconds", c.retryAfterSeconds, 1, 3600));
+	c.inventory = readInventory(root);
+	c.catalog = readCatalog(root, c.inventory);
+	for (const ConfigSection &sec : root.tables("token"))
+		c.tokens.push_back(readToken(sec, base, c.catalog, c.inventory, c.tokens));
+	root.finish();
+	if (c.tokens.empty())
+		throw Error(ExitCode::Failure, fmt::format("{}: no [[token]] is configured; add one with name, token "
+							   "and devices (see conf/allocator.toml.example)", file));
+	return c;
+}
+
+} // namespace hac::allocator

@@ -1,0 +1,169 @@
+// hac-allocator: options and signals; the server itself is the allocator library (api, store, config).
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <pthread.h>
+#include <string>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <hac/error.hpp>
+#include <http_server.hpp>
+
+#include "api.hpp"
+#include "config.hpp"
+#include "store.hpp"
+
+namespace {
+
+using namespace hac;
+using namespace hac::allocator;
+
+constexpr const char *kUsage =
+	"Usage: hac-allocator --config FILE [--listen HOST:PORT] [--database PATH] [--port-file PATH] "
+	"[--log-level LEVEL]\n"
+	"Run 'hac-allocator --help' for more.\n";
+
+struct Options {
+	std::string config;
+	std::string listen;
+	std::string database;
+	std::string portFile;
+	std::string logLevel = "info";
+};
+
+// Tests and scripts wait for the file, so it appears whole or not at all.
+void writePortFile(const std::string &path, int port)
+{
+	std::string tmp = path + ".tmp";
+	{
+		std::ofstream out(tmp, std::ios::trunc);
+		out << port << '\n';
+		out.flush();
+		if (!out)
+			throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+	}
+	if (std::rename(tmp.c_str(), path.c_str()) != 0)
+		throw Error(ExitCode::Failure, fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
+}
+
+// Accounts new to the database get the config's devices; known ones keep what the database holds.
+void seedAccounts(const Config &config, Store &store)
+{
+	for (const TokenConfig &t : config.tokens) {
+		if (store.seedAccount(t.name, t.devices)) {
+			spdlog::info("account {}: created with {} device(s)", t.name, t.devices.size());
+			continue;
+		}
+		std::vector<std::string> stored;
+		for (const StoredDevice &d : store.devices(t.name))
+			stored.push_back(d.sku);
+		if (stored != t.devices)
+			spdlog::warn("account {}: the database holds devices [{}]; the config's devices [{}] only apply "
+				     "to a new account", t.name, fmt::join(stored, ", "), fmt::join(t.devices, ", "));
+	}
+	for (const StoredDevice &d : store.allDevices())
+		if (!config.catalog.find(d.sku))
+			throw Error(ExitCode::Failure,
+				    fmt::format("account {} has device {} of SKU '{}', which the catalog no longer lists; "
+						"add it back to the [[sku]] tables", d.account, d.index, d.sku));
+}
+
+int run(const Options &opt)
+{
+	sigset_t stopSignals;
+	sigemptyset(&stopSignals);
+	sigaddset(&stopSignals, SIGTERM);
+	sigaddset(&stopSignals, SIGINT);
+	// Blocked before any thread starts, so every thread inherits the mask and sigwait() below
+	// is the only place these signals arrive.
+	pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+	std::signal(SIGPIPE, SIG_IGN);
+
+	Config config = loadConfig(opt.config);
+	if (!opt.listen.empty()) {
+		auto listen = parseListen(opt.listen);
+		if (!listen)
+			throw Error(ExitCode::Usage, fmt::format("--listen '{}' is not HOST:PORT with an IPv4 host, e.g. "
+								 "127.0.0.1:7070", opt.listen));
+		config.listen = *listen;
+	}
+	if (!opt.database.empty())
+		config.database = opt.database;
+
+	Store store(config.database);
+	seedAccounts(config, store);
+	Api api(config, store);
+	int fd = listenTcp(config.listen.host, config.listen.port);
+	int port = boundPort(fd);
+	HttpServer server(fd, [&api](const Request &request) { return api.handle(request); });
+	if (!opt.portFile.empty())
+		writePortFile(opt.portFile, port);
+	spdlog::info("hac-allocator {} listening on http://{}:{} ({} account(s), {} nodes x {} GPUs, database {})",
+		     HAC_VERSION, config.listen.host, port, config.tokens.size(), config.inventory.nodes,
+		     config.inventory.gpusPerNode, config.database);
+
+	int sig = 0;
+	sigwait(&stopSignals, &sig);
+	spdlog::info("stopping on {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (!opt.portFile.empty())
+		unlink(opt.portFile.c_str());
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	Options opt;
+	CLI::App app{"hac-allocator: the reference HAC allocator server (allocator/API.md).", "hac-allocator"};
+	app.add_option("-c,--config", opt.config, "config file (TOML); allocator/README.md lists its keys")
+		->type_name("FILE");
+	app.add_option("--listen", opt.listen, "HOST:PORT to serve on, overriding the config; port 0 picks a free one")
+		->type_name("HOST:PORT");
+	app.add_option("--database", opt.database, "SQLite database, overriding the config")->type_name("PATH");
+	app.add_option("--port-file", opt.portFile, "write the port served on to PATH once listening")
+		->type_name("PATH");
+	app.add_option("--log-level", opt.logLevel, "trace, debug, info, warn, error or off (default info)")
+		->type_name("LEVEL")
+		->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+	app.set_version_flag("-v,--version", std::string("hac-allocator ") + HAC_VERSION);
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForVersion &e) {
+		return app.exit(e);
+	} catch (const CLI::ParseError &e) {
+		std::fprintf(stderr, "hac-allocator: %s\n%s", e.what(), kUsage);
+		return toInt(ExitCode::Usage);
+	}
+	if (opt.config.empty()) {
+		std::fprintf(stderr, "hac-allocator: --config FILE is required: the tokens and devices to serve come "
+				     "from it (see conf/allocator.toml.example)\n%s", kUsage);
+		return toInt(ExitCode::Usage);
+	}
+
+	auto logger = spdlog::stderr_logger_mt("hac-allocator");
+	logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+	spdlog::set_default_logger(logger);
+	spdlog::set_level(spdlog::level::from_str(opt.logLevel));
+
+	try {
+		return run(opt);
+	} catch (const Error &e) {
+		std::fprintf(stderr, "hac-allocator: %s\n", e.what());
+		if (e.code() == ExitCode::Usage)
+			std::fputs(kUsage, stderr);
+		return toInt(e.code());
+	} catch (const std::exception &e) {
+		std::fprintf(stderr, "hac-allocator: %s\n", e.what());
+		return toInt(ExitCode::Failure);
+	}
+}

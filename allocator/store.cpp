@@ -1,0 +1,576 @@
+// SQLite behind hac-allocator: WAL, synchronous=FULL, every write in BEGIN IMMEDIATE and committed
+// before the caller answers, the schema migrated one version per transaction.
+#include "store.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <hac/error.hpp>
+#include <hac/json.hpp>
+#include <hac/uuid.hpp>
+
+namespace hac::allocator {
+
+namespace {
+
+// Schema changelog: one step per version, applied in order; a released step is never edited.
+//   1  accounts, devices, allocations with their GPU leases, usage records, agents seen.
+const char *const kMigrations[] = {
+	R"SQL(
+CREATE TABLE accounts (
+	name TEXT PRIMARY KEY,
+	created_at INTEGER NOT NULL
+);
+-- A removed device keeps its row (removed_at set) so usage that arrives late still finds it.
+CREATE TABLE devices (
+	id TEXT PRIMARY KEY,
+	account TEXT NOT NULL REFERENCES accounts(name),
+	idx INTEGER NOT NULL,
+	sku TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	removed_at INTEGER
+);
+CREATE UNIQUE INDEX devices_account_idx ON devices(account, idx) WHERE removed_at IS NULL;
+CREATE TABLE allocations (
+	job_id TEXT PRIMARY KEY,
+	account TEXT NOT NULL REFERENCES accounts(name),
+	device_id TEXT NOT NULL REFERENCES devices(id),
+	sku TEXT NOT NULL,
+	gpus INTEGER NOT NULL,
+	placement TEXT NOT NULL,
+	allocated_at INTEGER NOT NULL,
+	released_at INTEGER
+);
+CREATE UNIQUE INDEX allocations_held ON allocations(device_id) WHERE released_at IS NULL;
+-- The GPUs lent right now; a row leaves when its allocation is released.
+CREATE TABLE leases (
+	node INTEGER NOT NULL,
+	gpu INTEGER NOT NULL,
+	job_id TEXT NOT NULL REFERENCES allocations(job_id),
+	PRIMARY KEY (node, gpu)
+);
+CREATE INDEX leases_job ON leases(job_id);
+CREATE TABLE usage (
+	job_id TEXT PRIMARY KEY,
+	account TEXT NOT NULL REFERENCES accounts(name),
+	device_id TEXT NOT NULL,
+	sku TEXT NOT NULL,
+	gpus INTEGER NOT NULL,
+	started_at INTEGER NOT NULL,
+	ended_at INTEGER NOT NULL,
+	billable INTEGER NOT NULL,
+	end_reason TEXT NOT NULL,
+	reconstructed INTEGER NOT NULL,
+	price_micro_per_gpu_minute INTEGER NOT NULL,
+	cost_micro INTEGER NOT NULL,
+	recorded_at INTEGER NOT NULL
+);
+CREATE INDEX usage_account_ended ON usage(account, ended_at);
+CREATE TABLE agents (
+	account TEXT NOT NULL REFERENCES accounts(name),
+	hostname TEXT NOT NULL,
+	agent_version TEXT NOT NULL,
+	last_seen INTEGER NOT NULL,
+	PRIMARY KEY (account, hostname)
+);
+)SQL",
+};
+static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration step per schema version");
+
+[[noreturn]] void fail(sqlite3 *db, const std::string &path, const std::string &what)
+{
+	throw Error(ExitCode::Failure, fmt::format("database {}: {}: {}", path, what, sqlite3_errmsg(db)));
+}
+
+void exec(sqlite3 *db, const std::string &path, const std::string &sql)
+{
+	if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+		fail(db, path, sql.substr(0, sql.find_first_of("\n(")));
+}
+
+class Statement {
+public:
+	Statement(sqlite3 *db, const std::string &path, const char *sql) : db_(db), path_(path)
+	{
+		if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+			fail(db_, path_, "cannot prepare a statement");
+	}
+	~Statement() { sqlite3_finalize(stmt_); }
+	Statement(const Statement &) = delete;
+	Statement &operator=(const Statement &) = delete;
+
+	Statement &bind(int i, const std::string &v)
+	{
+		check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+		return *this;
+	}
+	// Without this a string literal would bind as a bool.
+	Statement &bind(int i, const char *v) { return bind(i, std::string(v)); }
+	Statement &bind(int i, std::int64_t v)
+	{
+		check(sqlite3_bind_int64(stmt_, i, v));
+		return *this;
+	}
+	Statement &bind(int i, int v) { return bind(i, std::int64_t(v)); }
+	Statement &bind(int i, bool v) { return bind(i, std::int64_t(v ? 1 : 0)); }
+	Statement &bind(int i, std::optional<TimeMs> v)
+	{
+		check(v ? sqlite3_bind_int64(stmt_, i, *v) : sqlite3_bind_null(stmt_, i));
+		return *this;
+	}
+
+	// True while there is a row to read.
+	bool step()
+	{
+		int rc = sqlite3_step(stmt_);
+		if (rc == SQLITE_ROW)
+			return true;
+		if (rc != SQLITE_DONE)
+			fail(db_, path_, "a statement failed");
+		return false;
+	}
+	void run() { step(); }
+
+	std::string text(int col) const
+	{
+		const unsigned char *t = sqlite3_column_text(stmt_, col);
+		return t ? std::string(reinterpret_cast<const char *>(t),
+				       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+			 : std::string();
+	}
+	std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+	int small(int col) const { return sqlite3_column_int(stmt_, col); }
+	std::optional<TimeMs> optionalTime(int col) const
+	{
+		if (sqlite3_column_type(stmt_, col) == SQLITE_NULL)
+			return std::nullopt;
+		return integer(col);
+	}
+
+private:
+	void check(int rc)
+	{
+		if (rc != SQLITE_OK)
+			fail(db_, path_, "cannot bind a value");
+	}
+
+	sqlite3 *db_;
+	const std::string &path_;
+	sqlite3_stmt *stmt_ = nullptr;
+};
+
+// BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way for a lock.
+class Transaction {
+public:
+	Transaction(sqlite3 *db, const std::string &path) : db_(db), path_(path) { exec(db_, path_, "BEGIN IMMEDIATE"); }
+	~Transaction()
+	{
+		if (!done_)
+			sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+	}
+	Transaction(const Transaction &) = delete;
+	Transaction &operator=(const Transaction &) = delete;
+
+	void commit()
+	{
+		exec(db_, path_, "COMMIT");
+		done_ = true;
+	}
+
+private:
+	sqlite3 *db_;
+	const std::string &path_;
+	bool done_ = false;
+};
+
+std::string placementText(const std::vector<GpuSlot> &placement)
+{
+	Json j = Json::array();
+	for (const GpuSlot &s : placement)
+		j.push_back({s.node, s.gpu});
+	return j.dump();
+}
+
+std::vector<GpuSlot> placementFrom(const std::string &text)
+{
+	std::vector<GpuSlot> out;
+	for (const Json &pair : Json::parse(text))
+		out.push_back({pair.at(0).get<int>(), pair.at(1).get<int>()});
+	return out;
+}
+
+std::optional<Allocation> loadAllocation(sqlite3 *db, const std::string &path, const std::string &jobId)
+{
+	Statement st(db, path,
+		     "SELECT job_id, account, device_id, sku, gpus, placement, allocated_at, released_at "
+		     "FROM allocations WHERE job_id = ?");
+	st.bind(1, jobId);
+	if (!st.step())
+		return std::nullopt;
+	Allocation a;
+	a.jobId = st.text(0);
+	a.account = st.text(1);
+	a.deviceId = st.text(2);
+	a.sku = st.text(3);
+	a.gpus = st.small(4);
+	a.placement = placementFrom(st.text(5));
+	a.allocatedAt = st.integer(6);
+	a.releasedAt = st.optionalTime(7);
+	return a;
+}
+
+constexpr const char *kUsageColumns =
+	"job_id, device_id, sku, gpus, started_at, ended_at, billable, end_reason, reconstructed, "
+	"price_micro_per_gpu_minute, cost_micro, recorded_at, account";
+
+UsageRecord usageFrom(const Statement &st)
+{
+	UsageRecord r;
+	r.jobId = st.text(0);
+	r.deviceId = st.text(1);
+	r.sku = st.text(2);
+	r.gpus = st.small(3);
+	r.startedAt = st.integer(4);
+	r.endedAt = st.integer(5);
+	r.billable = st.integer(6) != 0;
+	r.endReason = st.text(7);
+	r.reconstructed = st.integer(8) != 0;
+	r.priceMicroPerGpuMinute = st.integer(9);
+	r.costMicro = st.integer(10);
+	r.recordedAt = st.integer(11);
+	return r;
+}
+
+// Gives the job's GPUs back if this account still holds them.
+void releaseHeld(sqlite3 *db, const std::string &path, const std::string &account, const std::string &jobId,
+		 TimeMs now)
+{
+	Statement(db, path,
+		  "DELETE FROM leases WHERE job_id = ?1 AND EXISTS (SELECT 1 FROM allocations "
+		  "WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL)")
+		.bind(1, jobId).bind(2, account).run();
+	Statement(db, path,
+		  "UPDATE allocations SET released_at = ?3 WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL")
+		.bind(1, jobId).bind(2, account).bind(3, now).run();
+}
+
+std::string describeDifferences(const UsageRecord &stored, const UsageRecord &sent)
+{
+	std::vector<std::string> diffs;
+	auto cmp = [&](const char *field, const auto &a, const auto &b) {
+		if (a != b)
+			diffs.push_back(fmt::format("{} (recorded {}, sent {})", field, a, b));
+	};
+	cmp("device_id", stored.deviceId, sent.deviceId);
+	cmp("sku", stored.sku, sent.sku);
+	cmp("gpus", stored.gpus, sent.gpus);
+	cmp("started_at", formatTime(stored.startedAt), formatTime(sent.startedAt));
+	cmp("ended_at", formatTime(stored.endedAt), formatTime(sent.endedAt));
+	cmp("billable", stored.billable, sent.billable);
+	cmp("end_reason", stored.endReason, sent.endReason);
+	cmp("reconstructed", stored.reconstructed, sent.reconstructed);
+	return fmt::format("{}", fmt::join(diffs, ", "));
+}
+
+} // namespace
+
+std::int64_t costMicro(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceMicroPerGpuMinute)
+{
+	if (gpus <= 0 || endedAt <= startedAt || priceMicroPerGpuMinute <= 0)
+		return 0;
+	// Whole minutes and the rest apart, so that no product overflows for any plausible duration.
+	std::int64_t perMinute = std::int64_t(gpus) * priceMicroPerGpuMinute;
+	std::int64_t ms = endedAt - startedAt;
+	std::int64_t rest = (ms % 60000) * perMinute;
+	return (ms / 60000) * perMinute + (rest + 59999) / 60000;
+}
+
+Store::Store(const std::string &path) : path_(path)
+{
+	int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+				 nullptr);
+	if (rc != SQLITE_OK) {
+		std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+		sqlite3_close(db_);
+		throw Error(ExitCode::Failure, fmt::format("database {}: cannot open it: {}; check that its folder "
+							   "exists and is writable", path, msg));
+	}
+	try {
+		sqlite3_busy_timeout(db_, 5000);
+		{
+			Statement wal(db_, path_, "PRAGMA journal_mode = WAL");
+			if (!wal.step() || wal.text(0) != "wal")
+				throw Error(ExitCode::Failure, fmt::format("database {}: cannot switch it to WAL mode", path_));
+		}
+		exec(db_, path_, "PRAGMA synchronous = FULL");
+		exec(db_, path_, "PRAGMA foreign_keys = ON");
+		migrate();
+	} catch (...) {
+		sqlite3_close(db_);
+		throw;
+	}
+}
+
+Store::~Store()
+{
+	sqlite3_close(db_);
+}
+
+void Store::migrate()
+{
+	int version = 0;
+	{
+		Statement st(db_, path_, "PRAGMA user_version");
+		st.step();
+		version = st.small(0);
+	}
+	if (version > kSchemaVersion)
+		throw Error(ExitCode::Failure, fmt::format("database {} has schema version {}, newer than this "
+							   "hac-allocator understands ({}); run a newer hac-allocator",
+							   path_, version, kSchemaVersion));
+	for (int v = version; v < kSchemaVersion; ++v) {
+		Transaction tx(db_, path_);
+		exec(db_, path_, kMigrations[v]);
+		exec(db_, path_, fmt::format("PRAGMA user_version = {}", v + 1));
+		tx.commit();
+		spdlog::info("database {}: migrated to schema version {}", path_, v + 1);
+	}
+}
+
+bool Store::seedAccount(const std::string &account, const std::vector<std::string> &skus)
+{
+	std::lock_guard lock(mutex_);
+	Transaction tx(db_, path_);
+	TimeMs now = nowMs();
+	Statement(db_, path_, "INSERT INTO accounts(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+		.bind(1, account).bind(2, now).run();
+	if (sqlite3_changes(db_) == 0)
+		return false;
+	for (std::size_t i = 0; i < skus.size(); ++i)
+		Statement(db_, path_, "INSERT INTO devices(id, account, idx, sku, created_at) VALUES (?, ?, ?, ?, ?)")
+			.bind(1, newUuid()).bind(2, account).bind(3, static_cast<int>(i)).bind(4, skus[i]).bind(5, now).run();
+	tx.commit();
+	return true;
+}
+
+std::vector<StoredDevice> Store::devices(const std::string &account)
+{
+	std::lock_guard lock(mutex_);
+	Statement st(db_, path_,
+		     "SELECT id, account, idx, sku, created_at FROM devices "
+		     "WHERE account = ? AND removed_at IS NULL ORDER BY idx");
+	st.bind(1, account);
+	std::vector<StoredDevice> out;
+	while (st.step())
+		out.push_back({st.text(0), st.text(1), st.small(2), st.text(3), st.integer(4)});
+	return out;
+}
+
+std::vector<StoredDevice> Store::allDevices()
+{
+	std::lock_guard lock(mutex_);
+	Statement st(db_, path_,
+		     "SELECT id, account, idx, sku, created_at FROM devices WHERE removed_at IS NULL ORDER BY account, idx");
+	std::vector<StoredDevice> out;
+	while (st.step())
+		out.push_back({st.text(0), st.text(1), st.small(2), st.text(3), st.integer(4)});
+	return out;
+}
+
+void Store::noteAgent(const std::string &account, const std::string &hostname, const std::string &agentVersion)
+{
+	std::lock_guard lock(mutex_);
+	Transaction tx(db_, path_);
+	Statement(db_, path_,
+		  "INSERT INTO agents(account, hostname, agent_version, last_seen) VALUES (?, ?, ?, ?) "
+		  "ON CONFLICT(account, hostname) DO UPDATE SET agent_version = excluded.agent_version, "
+		  "last_seen = excluded.last_seen")
+		.bind(1, account).bind(2, hostname).bind(3, agentVersion).bind(4, nowMs()).run();
+	tx.commit();
+}
+
+AllocateResult Store::allocate(const std::string &account, const std::string &jobId, const std::string &deviceId,
+			       const Catalog &catalog, const Inventory &inventory)
+{
+	std::lock_guard lock(mutex_);
+	Transaction tx(db_, path_);
+	AllocateResult r;
+	if (auto existing = loadAllocation(db_, path_, jobId)) {
+		if (existing->account == account && existing->deviceId == deviceId) {
+			r.kind = AllocateResult::Kind::Replayed;
+			r.allocation = *existing;
+		} else {
+			r.kind = AllocateResult::Kind::Conflict;
+			r.detail = existing->account != account
+				? fmt::format("job {} is already allocated under another account", jobId)
+				: fmt::format("job {} was allocated on device {}, not {}", jobId, existing->deviceId, deviceId);
+		}
+		return r;
+	}
+	{
+		Statement st(db_, path_, "SELECT 1 FROM usage WHERE job_id = ?");
+		st.bind(1, jobId);
+		if (st.step()) {
+			r.kind = AllocateResult::Kind::Conflict;
+			r.detail = fmt::format("job {} has ended: its usage is recorded", jobId);
+			return r;
+		}
+	}
+	std::string skuName;
+	{
+		Statement st(db_, path_, "SELECT sku FROM devices WHERE id = ? AND account = ? AND removed_at IS NULL");
+		st.bind(1, deviceId).bind(2, account);
+		if (!st.step()) {
+			r.kind = AllocateResult::Kind::UnknownDevice;
+			return r;
+		}
+		skuName = st.text(0);
+	}
+	const Sku *sku = catalog.find(skuName);
+	if (!sku) {
+		r.kind = AllocateResult::Kind::UnknownSku;
+		r.detail = skuName;
+		return r;
+	}
+	{
+		Statement st(db_, path_, "SELECT job_id FROM allocations WHERE device_id = ? AND released_at IS NULL");
+		st.bind(1, deviceId);
+		if (st.step()) {
+			r.kind = AllocateResult::Kind::DeviceBusy;
+			r.detail = st.text(0);
+			return r;
+		}
+	}
+	std::vector<GpuSlot> busy;
+	{
+		Statement st(db_, path_, "SELECT node, gpu FROM leases");
+		while (st.step())
+			busy.push_back({st.small(0), st.small(1)});
+	}
+	std::vector<GpuSlot> placement = place(inventory, busy, sku->gpus);
+	if (placement.empty()) {
+		r.kind = AllocateResult::Kind::FarmFull;
+		r.neededGpus = sku->gpus;
+		r.totalGpus = inventory.totalGpus();
+		auto inFarm = std::count_if(busy.begin(), busy.end(), [&](const GpuSlot &s) {
+			return s.node < inventory.nodes && s.gpu < inventory.gpusPerNode;
+		});
+		r.freeGpus = r.totalGpus - static_cast<int>(inFarm);
+		return r;
+	}
+
+	Allocation &a = r.allocation;
+	a.jobId = jobId;
+	a.account = account;
+	a.deviceId = deviceId;
+	a.sku = sku->name;
+	a.gpus = sku->gpus;
+	a.placement = placement;
+	a.allocatedAt = nowMs();
+	Statement(db_, path_,
+		  "INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at) "
+		  "VALUES (?, ?, ?, ?, ?, ?, ?)")
+		.bind(1, a.jobId).bind(2, a.account).bind(3, a.deviceId).bind(4, a.sku).bind(5, a.gpus)
+		.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).run();
+	for (const GpuSlot &s : placement)
+		Statement(db_, path_, "INSERT INTO leases(node, gpu, job_id) VALUES (?, ?, ?)")
+			.bind(1, s.node).bind(2, s.gpu).bind(3, jobId).run();
+	tx.commit();
+	r.kind = AllocateResult::Kind::Created;
+	return r;
+}
+
+ReleaseResult Store::release(const std::string &account, const std::string &jobId)
+{
+	std::lock_guard lock(mutex_);
+	Transaction tx(db_, path_);
+	ReleaseResult r;
+	{
+		Statement st(db_, path_, "SELECT released_at FROM allocations WHERE job_id = ? AND account = ?");
+		st.bind(1, jobId).bind(2, account);
+		if (!st.step())
+			return r;
+		r.found = true;
+		if (auto released = st.optionalTime(0)) {
+			r.releasedAt = *released;
+			return r;
+		}
+	}
+	r.releasedAt = nowMs();
+	releaseHeld(db_, path_, account, jobId, r.releasedAt);
+	tx.commit();
+	return r;
+}
+
+RecordResult Store::recordUsage(const std::string &account, const UsageRecord &sent, const Catalog &catalog)
+{
+	std::lock_guard lock(mutex_);
+	Transaction tx(db_, path_);
+	RecordResult r;
+	{
+		Statement st(db_, path_, fmt::format("SELECT {} FROM usage WHERE job_id = ?", kUsageColumns).c_str());
+		st.bind(1, sent.jobId);
+		if (st.step()) {
+			UsageRecord stored = usageFrom(st);
+			if (st.text(12) != account) {
+				r.kind = RecordResult::Kind::Conflict;
+				r.detail = "it was recorded under another account";
+				return r;
+			}
+			r.detail = describeDifferences(stored, sent);
+			r.kind = r.detail.empty() ? RecordResult::Kind::Replayed : RecordResult::Kind::Conflict;
+			r.record = stored;
+			return r;
+		}
+	}
+	{
+		// A device removed since the job ran still gets its bill.
+		Statement st(db_, path_, "SELECT 1 FROM devices WHERE id = ? AND account = ?");
+		st.bind(1, sent.deviceId).bind(2, account);
+		if (!st.step()) {
+			r.kind = RecordResult::Kind::UnknownDevice;
+			return r;
+		}
+	}
+	const Sku *sku = catalog.find(sent.sku);
+	if (!sku) {
+		r.kind = RecordResult::Kind::UnknownSku;
+		r.detail = sent.sku;
+		return r;
+	}
+	UsageRecord &rec = r.record;
+	rec = sent;
+	rec.priceMicroPerGpuMinute = sku->priceMicroPerGpuMinute;
+	rec.costMicro = rec.billable ? costMicro(rec.gpus, rec.startedAt, rec.endedAt, rec.priceMicroPerGpuMinute) : 0;
+	rec.recordedAt = nowMs();
+	Statement(db_, path_, fmt::format("INSERT INTO usage({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+					  kUsageColumns).c_str())
+		.bind(1, rec.jobId).bind(2, rec.deviceId).bind(3, rec.sku).bind(4, rec.gpus)
+		.bind(5, rec.startedAt).bind(6, rec.endedAt).bind(7, rec.billable).bind(8, rec.endReason)
+		.bind(9, rec.reconstructed).bind(10, rec.priceMicroPerGpuMinute).bind(11, rec.costMicro)
+		.bind(12, rec.recordedAt).bind(13, account).run();
+	releaseHeld(db_, path_, account, rec.jobId, rec.recordedAt);
+	tx.commit();
+	r.kind = RecordResult::Kind::Created;
+	return r;
+}
+
+std::vector<UsageRecord> Store::usage(const std::string &account, std::optional<TimeMs> since,
+				      std::optional<TimeMs> until)
+{
+	std::lock_guard lock(mutex_);
+	Statement st(db_, path_, fmt::format("SELECT {} FROM usage WHERE account = ?1 "
+					     "AND (?2 IS NULL OR ended_at >= ?2) AND (?3 IS NULL OR ended_at < ?3) "
+					     "ORDER BY ended_at, job_id", kUsageColumns).c_str());
+	st.bind(1, account).bind(2, since).bind(3, until);
+	std::vector<UsageRecord> out;
+	while (st.step())
+		out.push_back(usageFrom(st));
+	return out;
+}
+
+} // namespace hac::allocator

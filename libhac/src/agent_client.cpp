@@ -48,7 +48,26 @@ AgentClient::AgentClient(std::string socketPath, std::chrono::milliseconds timeo
 {
 }
 
+std::string AgentReply::errorCode() const
+{
+	return body.contains("error") && body["error"].is_object() ? body["error"].value("code", "") : "";
+}
+
+std::string AgentReply::errorMessage() const
+{
+	std::string message = body.contains("error") && body["error"].is_object() ? body["error"].value("message", "") : "";
+	return message.empty() ? fmt::format("hac-agent answered HTTP {}", status) : message;
+}
+
 Json AgentClient::request(const std::string &method, const std::string &target, const std::string &body)
+{
+	AgentReply reply = call(method, target, body);
+	if (reply.status >= 400)
+		throw Error(exitCodeForStatus(reply.status, reply.errorCode()), reply.errorMessage());
+	return reply.body;
+}
+
+AgentReply AgentClient::call(const std::string &method, const std::string &target, const std::string &body)
 {
 	asio::io_context io;
 	asio::local::stream_protocol::socket socket(io);
@@ -103,14 +122,7 @@ Json AgentClient::request(const std::string &method, const std::string &target, 
 	Json json = Json::parse(res.body(), nullptr, false);
 	if (json.is_discarded())
 		throw Error(ExitCode::Failure, fmt::format("hac-agent sent a reply that is not JSON (HTTP {})", status));
-	if (status >= 400) {
-		std::string code = json.contains("error") ? json["error"].value("code", "") : "";
-		std::string message = json.contains("error") ? json["error"].value("message", "") : "";
-		if (message.empty())
-			message = fmt::format("hac-agent answered HTTP {}", status);
-		throw Error(exitCodeForStatus(status, code), message);
-	}
-	return json;
+	return AgentReply{status, std::move(json)};
 }
 
 Json AgentClient::get(const std::string &target)

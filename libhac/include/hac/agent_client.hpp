@@ -15,6 +15,15 @@ constexpr const char *kDefaultSocket = "/run/hac/agent.sock";
 // --socket if given, else $HAC_SOCKET, else /run/hac/agent.sock.
 std::string resolveSocketPath(const std::string &option);
 
+// An answer of the agent, error or not.
+struct AgentReply {
+	int status = 0;
+	Json body;
+
+	std::string errorCode() const;
+	std::string errorMessage() const;
+};
+
 class AgentClient {
 public:
 	explicit AgentClient(std::string socketPath,
@@ -26,6 +35,9 @@ public:
 	Json get(const std::string &target);
 	Json post(const std::string &target, const Json &body);
 	Json request(const std::string &method, const std::string &target, const std::string &body);
+	// Like request(), but an HTTP error status is returned, not thrown; only an agent that
+	// cannot be reached or sends no JSON throws.
+	AgentReply call(const std::string &method, const std::string &target, const std::string &body);
 
 	Status status();
 	const std::string &socketPath() const { return socketPath_; }

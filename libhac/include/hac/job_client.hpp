@@ -1,0 +1,28 @@
+// Registering a job with the agent and ending it: what hac-run and the C API share.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <hac/agent_client.hpp>
+#include <hac/types.hpp>
+
+namespace hac {
+
+struct JobRequest {
+	int pid = 0;
+	std::optional<int> device;   // empty: $HAC_VISIBLE_DEVICE, else the agent's current device
+	std::string name;
+	std::string command;         // what to show; empty: the process's own command line
+	bool noWait = false;         // fail with Conflict at once instead of waiting
+};
+
+// Registers the job. While the device is busy or the farm has no free GPUs it waits (unless
+// noWait), telling `notice` once why it waits and that it resumes by itself.
+Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<void(const std::string &)> &notice);
+void reportMemory(AgentClient &agent, const std::string &jobId, std::int64_t mib);
+Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus);
+
+} // namespace hac

@@ -1,0 +1,74 @@
+// The waiting is the client's: a short answer tells it who holds the device, so it can say so,
+// then it asks again with a server-side wait that ends as soon as the device is free.
+#include <hac/job_client.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include <hac/error.hpp>
+
+namespace hac {
+
+namespace {
+
+constexpr int kServerWaitMs = 25000;
+
+std::optional<int> visibleDevice()
+{
+	const char *env = std::getenv("HAC_VISIBLE_DEVICE");
+	if (!env || !*env)
+		return std::nullopt;
+	char *end = nullptr;
+	long n = std::strtol(env, &end, 10);
+	if (*end != '\0' || n < 0 || n > 1000000)
+		throw Error(ExitCode::Usage, fmt::format("HAC_VISIBLE_DEVICE='{}' is not a device index", env));
+	return static_cast<int>(n);
+}
+
+} // namespace
+
+Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<void(const std::string &)> &notice)
+{
+	Json body{{"pid", request.pid}, {"name", request.name}, {"command", request.command}, {"wait", false}};
+	if (auto device = request.device ? request.device : visibleDevice())
+		body["device"] = *device;
+	std::string told;
+	auto tell = [&](const std::string &what) {
+		if (what != told)
+			notice(what);
+		told = what;
+	};
+	for (;;) {
+		AgentReply reply = agent.call("POST", "/v1/jobs", body.dump());
+		if (reply.status == 201)
+			return reply.body.at("job").get<Job>();
+		std::string code = reply.errorCode();
+		if (request.noWait || (code != "device_busy" && code != "farm_full"))
+			throw Error(exitCodeForStatus(reply.status, code), reply.errorMessage());
+		if (code == "device_busy") {
+			tell(reply.errorMessage() + "; waiting: the job starts by itself when the device is free");
+			body["wait"] = true;
+			body["wait_ms"] = kServerWaitMs;
+			agent.setTimeout(std::chrono::milliseconds(kServerWaitMs + 5000));
+			continue;
+		}
+		int retry = reply.body["error"].value("retry_after_seconds", 5);
+		tell("the farm has no free GPUs for this size right now; waiting: the job starts by itself when they are free");
+		std::this_thread::sleep_for(std::chrono::seconds(std::clamp(retry, 1, 60)));
+	}
+}
+
+void reportMemory(AgentClient &agent, const std::string &jobId, std::int64_t mib)
+{
+	agent.post("/v1/jobs/" + jobId + "/memory", Json{{"memory_used_mib", mib}});
+}
+
+Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus)
+{
+	return agent.post("/v1/jobs/" + jobId + "/finish", Json{{"exit_status", exitStatus}}).at("job").get<Job>();
+}
+
+} // namespace hac

@@ -1,0 +1,125 @@
+// hac-smi's modes: one GET /v1/status per round (GET /v1/token for -t), rendered as the table,
+// JSON or --query CSV, once or every --loop interval.
+#include "smi.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include <fmt/core.h>
+
+#include <hac/agent_client.hpp>
+#include <hac/error.hpp>
+#include <hac/render.hpp>
+#include <hac/time.hpp>
+
+#include "common/loop.hpp"
+#include "device_query.hpp"
+#include "device_view.hpp"
+#include "server_info.hpp"
+#include "status_json.hpp"
+
+namespace hac::smi {
+
+namespace {
+
+// Keeps device `index` and the jobs on it, so every output form of -i agrees.
+void keepDevice(Status &status, int index)
+{
+	auto &devices = status.devices;
+	auto it = std::find_if(devices.begin(), devices.end(), [&](const Device &d) { return d.index == index; });
+	if (it == devices.end()) {
+		std::string known;
+		for (const Device &d : devices)
+			known += fmt::format("{}{}", known.empty() ? "" : ", ", d.index);
+		throw Error(ExitCode::NotFound,
+			    known.empty() ? fmt::format("no device {}: this VM has no devices", index)
+					  : fmt::format("no device {}: this VM has device(s) {}", index, known));
+	}
+	Device kept = *it;
+	devices = {kept};
+	std::erase_if(status.jobs, [&](const Job &j) { return j.device != index; });
+}
+
+void write(const std::string &text)
+{
+	std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+// One round's output; `first` says whether the --query header is still due.
+std::string renderRound(const Options &options, const std::optional<Query> &query, const Status &status,
+			TimeMs now, bool first)
+{
+	if (query)
+		return renderDeviceQuery(*query, status, now, first && query->wantsHeader());
+	if (options.json)
+		return renderJson(statusDocument(status, now), options.loopSeconds ? JsonStyle::Line : JsonStyle::Pretty);
+	return renderDeviceView(status, now);
+}
+
+} // namespace
+
+int run(const Options &options)
+{
+	if (options.helpQuery) {
+		write(deviceQueryHelp());
+		return 0;
+	}
+	// Checked before any request, so a typo is a usage error even with no agent running.
+	std::optional<Query> query;
+	if (!options.query.empty())
+		query.emplace(options.query, deviceQueryFields(), parseCsvFormat(options.format));
+
+	AgentClient client(resolveSocketPath(options.socket));
+	if (options.serverVersion) {
+		Status status = client.status();
+		write(options.json ? renderJson(serverVersionDocument(status), JsonStyle::Pretty) : renderServerVersion(status));
+		return 0;
+	}
+	if (options.token) {
+		TokenInfo token = parseTokenInfo(client.get("/v1/token"));
+		write(options.json ? renderJson(tokenDocument(token), JsonStyle::Pretty) : renderTokenInfo(token));
+		return 0;
+	}
+
+	const auto fetch = [&] {
+		Status status = client.status();
+		if (options.index)
+			keepDevice(status, *options.index);
+		return status;
+	};
+
+	if (!options.loopSeconds) {
+		write(renderRound(options, query, fetch(), nowMs(), true));
+		return 0;
+	}
+
+	// The first round fails like a single call; later failures (an agent restarting, say) are
+	// reported and the loop goes on, as a monitor should. Its status is that of the last round,
+	// or 0 when a signal ended it.
+	auto interval = std::chrono::milliseconds(std::llround(*options.loopSeconds * 1000));
+	tools::Loop loop(interval, options.count);
+	bool first = true;
+	int code = 0;
+	do {
+		try {
+			Status status = fetch();
+			std::string text = renderRound(options, query, status, nowMs(), first);
+			if (!first && !options.json && !query)
+				text.insert(0, "\n");
+			write(text);
+			first = false;
+			code = 0;
+		} catch (const Error &e) {
+			if (first)
+				throw;
+			fmt::print(stderr, "hac-smi: {}\n", e.what());
+			code = toInt(e.code());
+		}
+		std::fflush(stdout);
+	} while (loop.next());
+	return loop.stopped() ? 0 : code;
+}
+
+} // namespace hac::smi

@@ -18,6 +18,7 @@
 
 #include "access.hpp"
 #include "api.hpp"
+#include "api_error.hpp"
 #include "systemd.hpp"
 
 namespace hac {
@@ -39,12 +40,15 @@ Agent::Agent(AgentConfig config, int listenFd)
 	: config_(std::move(config)),
 	  token_(loadToken(config_)),
 	  log_(config_.database),
-	  link_(config_.allocator, token_.value)
+	  link_(config_.allocator, token_.value),
+	  jobs_(log_, link_, [this] { wakeLink(); })
 {
 	allocator_.url = link_.url();
 	devices_ = markCurrent(log_.devices(), log_.setting("current_device"));
 	spdlog::info("job log {} at schema version {}; {} known device(s)", config_.database, JobLog::schemaVersion(),
 		     devices_.size());
+
+	jobs_.reconcile();
 
 	// A refused token is a configuration error worth failing the start for; an allocator that
 	// does not answer is not: the agent serves what it last knew and keeps trying.
@@ -74,9 +78,17 @@ Agent::~Agent()
 		close(stopFd_);
 }
 
+void Agent::wakeLink()
+{
+	std::lock_guard lock(wakeMutex_);
+	outboxDirty_ = true;
+	wake_.notify_all();
+}
+
 void Agent::stop()
 {
 	stopping_ = true;
+	jobs_.shutdown();
 	{
 		std::lock_guard lock(wakeMutex_);
 		wake_.notify_all();
@@ -95,10 +107,19 @@ void Agent::run()
 	sigaddset(&signals, SIGINT);
 	int sigFd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	notifySystemd("READY=1\nSTATUS=serving");
+	// Sleeps until a signal, stop(), or a job's process ending; while jobs run it also wakes to
+	// write their heartbeat, and with none running it does not wake at all.
+	constexpr int kHeartbeatMs = 5000;
+	int timeout = jobs_.heartbeat() ? kHeartbeatMs : -1;
 	while (!stopping_) {
-		pollfd fds[2] = {{sigFd, POLLIN, 0}, {stopFd_, POLLIN, 0}};
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		pollfd fds[3] = {{sigFd, POLLIN, 0}, {stopFd_, POLLIN, 0}, {jobs_.epollFd(), POLLIN, 0}};
+		int ready = poll(fds, 3, timeout);
+		if (ready < 0 && errno != EINTR)
 			break;
+		if (fds[2].revents & POLLIN)
+			jobs_.reapEnded();
+		if (ready == 0 || fds[2].revents & POLLIN)
+			timeout = jobs_.heartbeat() ? kHeartbeatMs : -1;
 		if (fds[0].revents & POLLIN) {
 			signalfd_siginfo info{};
 			if (read(sigFd, &info, sizeof(info)) == sizeof(info))
@@ -167,18 +188,54 @@ void Agent::linkLoop()
 				delay = std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(100, std::max<std::int64_t>(100, ceiling))(random));
 			}
 		}
+		if (auto next = log_.nextOutboxAttempt())
+			delay = std::min(delay, std::chrono::milliseconds(std::max<TimeMs>(0, *next - nowMs())));
+		bool deliverNow = false;
 		{
 			std::unique_lock lock(wakeMutex_);
-			wake_.wait_for(lock, delay, [this] { return stopping_.load(); });
+			wake_.wait_for(lock, delay, [this] { return stopping_.load() || outboxDirty_; });
+			deliverNow = outboxDirty_;
+			outboxDirty_ = false;
 		}
 		if (stopping_)
 			break;
+		bool reachable;
+		{
+			std::lock_guard lock(mutex_);
+			reachable = allocator_.reachable;
+		}
 		try {
-			contactAllocator();
+			if (!deliverNow || !reachable)
+				contactAllocator();
+			deliverOutbox();
 		} catch (const Error &e) {
 			markUnreachable(e.what());
 		} catch (const std::exception &e) {
 			markUnreachable(e.what());
+		}
+	}
+}
+
+void Agent::deliverOutbox()
+{
+	std::mt19937_64 random(std::random_device{}());
+	for (const OutboxItem &item : log_.dueOutbox(nowMs(), 100)) {
+		try {
+			link_.recordUsage(item.jobId, item.body);
+			log_.ackOutbox(item.jobId);
+		} catch (const ApiError &e) {
+			// A refusal is kept and retried slowly, never dropped: the allocator may be fixed,
+			// and the record is what the user is billed from.
+			std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
+			std::int64_t ceiling = std::min(capMs, std::int64_t(1000) << std::min(item.attempts, 20));
+			TimeMs next = nowMs() + std::uniform_int_distribution<std::int64_t>(ceiling / 2, ceiling)(random);
+			log_.retryOutbox(item.jobId, next, e.what());
+			spdlog::warn("usage record of job {} refused: {}; retrying", item.jobId, e.what());
+		} catch (const Error &e) {
+			std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
+			std::int64_t ceiling = std::min(capMs, std::int64_t(500) << std::min(item.attempts, 20));
+			log_.retryOutbox(item.jobId, nowMs() + std::uniform_int_distribution<std::int64_t>(100, std::max<std::int64_t>(100, ceiling))(random), e.what());
+			throw;
 		}
 	}
 }
@@ -192,14 +249,42 @@ Status Agent::status(const Peer &peer)
 		s.allocator = allocator_;
 		s.devices = devices_;
 	}
-	bool privileged = isPrivileged(peer, config_.adminGroup);
-	for (Job &job : log_.jobs()) {
+	std::optional<bool> maySee; // looked up only when another user's job is listed
+	for (Job &job : jobs_.running()) {
+		for (Device &d : s.devices)
+			if (d.index == job.device)
+				d.memoryUsedMib = job.memoryUsedMib.value_or(0);
 		job.user = userName(job.uid);
-		if (!privileged && job.uid != peer.uid)
+		if (job.uid != peer.uid && !(maySee ? *maySee : *(maySee = privileged(peer))))
 			job.command.clear();
 		s.jobs.push_back(std::move(job));
 	}
 	return s;
+}
+
+bool Agent::privileged(const Peer &peer) const
+{
+	return isPrivileged(peer, config_.adminGroup);
+}
+
+Device Agent::device(std::optional<int> index)
+{
+	std::lock_guard lock(mutex_);
+	for (const Device &d : devices_)
+		if (index ? d.index == *index : d.current)
+			return d;
+	if (devices_.empty())
+		throw ApiError(503, "no_devices", "the agent knows no devices yet: it has not reached the allocator");
+	throw ApiError(404, "device_not_found", fmt::format("no device {}; this VM has {} device(s)", index.value_or(-1), devices_.size()));
+}
+
+std::pair<std::int64_t, std::string> Agent::price(const std::string &sku)
+{
+	for (const Sku &s : log_.skus())
+		if (s.name == sku)
+			return {s.priceMicroPerGpuMinute, s.currency};
+	spdlog::warn("no price known for {}: the job is recorded at 0", sku);
+	return {0, "USD"};
 }
 
 std::string Agent::account()

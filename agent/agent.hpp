@@ -14,6 +14,7 @@
 #include "allocator_link.hpp"
 #include "http_server.hpp"
 #include "job_log.hpp"
+#include "job_table.hpp"
 #include "token.hpp"
 
 namespace hac {
@@ -34,6 +35,12 @@ public:
 
 	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
 	Status status(const Peer &peer);
+	bool privileged(const Peer &peer) const;
+	JobTable &jobs() { return jobs_; }
+	// The device a job asks for: `index`, or else the current device. Throws ApiError 404.
+	Device device(std::optional<int> index);
+	// The price per GPU-minute of `sku` from the cached rate card (0 when unknown).
+	std::pair<std::int64_t, std::string> price(const std::string &sku);
 	const AgentConfig &config() const { return config_; }
 	const Token &token() const { return token_; }
 	std::string account();
@@ -43,11 +50,14 @@ private:
 	void contactAllocator();
 	void applyRegistration(const Registration &reg);
 	void markUnreachable(const std::string &why);
+	void deliverOutbox();
+	void wakeLink();
 
 	AgentConfig config_;
 	Token token_;
 	JobLog log_;
 	AllocatorLink link_;
+	JobTable jobs_;
 
 	std::mutex mutex_;              // guards the fields below
 	std::vector<Device> devices_;
@@ -57,6 +67,7 @@ private:
 
 	std::mutex wakeMutex_;
 	std::condition_variable wake_;
+	bool outboxDirty_ = true;       // a usage record may be waiting: deliver before sleeping
 	std::atomic<bool> stopping_{false};
 	int stopFd_ = -1;               // eventfd: stop() wakes run()
 

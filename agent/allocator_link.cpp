@@ -1,6 +1,8 @@
 // Calls to the allocator and the reading of its replies; errors say which allocator and why.
 #include "allocator_link.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -19,6 +21,23 @@ std::string refusal(const HttpResult &r)
 	if (!j.is_discarded() && j.contains("error") && j["error"].is_object())
 		return fmt::format("{} ({} {})", j["error"].value("message", ""), r.status, j["error"].value("code", ""));
 	return fmt::format("HTTP {}", r.status);
+}
+
+// The allocator's refusal as an ApiError the local API can pass on.
+[[noreturn]] void refuse(const HttpResult &r, const std::string &url, const std::string &what)
+{
+	Json j = Json::parse(r.body, nullptr, false);
+	std::string code = "allocator_error";
+	std::string message = fmt::format("HTTP {}", r.status);
+	if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
+		code = j["error"].value("code", code);
+		message = j["error"].value("message", message);
+	}
+	Json details = Json::object();
+	if (std::string retry = r.header("retry-after"); !retry.empty())
+		details["retry_after_seconds"] = std::max(1, std::atoi(retry.c_str()));
+	int status = r.status >= 500 ? 503 : static_cast<int>(r.status);
+	throw ApiError(status, code, fmt::format("the allocator at {} refused {}: {}", url, what, message), details);
 }
 
 } // namespace
@@ -57,6 +76,25 @@ Registration AllocatorLink::registerAgent(const std::string &agentVersion)
 		throw Error(ExitCode::Failure, fmt::format("the allocator at {} sent a registration this agent cannot read: {}",
 							   url(), e.what()));
 	}
+}
+
+Allocation AllocatorLink::allocate(const std::string &jobId, const std::string &deviceId)
+{
+	Json body{{"job_id", jobId}, {"device_id", deviceId}};
+	HttpResult r = client_.request("POST", "/v1/allocations", body.dump(), {{"Idempotency-Key", jobId}});
+	if (r.status != 200 && r.status != 201)
+		refuse(r, url(), "the allocation");
+	Json j = Json::parse(r.body, nullptr, false);
+	if (j.is_discarded() || !j.is_object() || !j.contains("gpus"))
+		throw ApiError(502, "allocator_error", fmt::format("the allocator at {} sent an allocation this agent cannot read", url()));
+	return Allocation{j.value("sku", ""), j.value("gpus", 0)};
+}
+
+void AllocatorLink::recordUsage(const std::string &jobId, const std::string &body)
+{
+	HttpResult r = client_.request("POST", "/v1/usage", body, {{"Idempotency-Key", jobId}});
+	if (r.status != 200 && r.status != 201)
+		refuse(r, url(), "the usage record");
 }
 
 std::string AllocatorLink::version()

@@ -8,6 +8,7 @@
 #include <hac/types.hpp>
 
 #include "agent_config.hpp"
+#include "api_error.hpp"
 #include "http_client.hpp"
 
 namespace hac {
@@ -20,6 +21,11 @@ struct Registration {
 	std::vector<std::string> allowedSkus;
 };
 
+struct Allocation {
+	std::string sku;
+	int gpus = 0;
+};
+
 class AllocatorLink {
 public:
 	AllocatorLink(const AllocatorSettings &settings, const std::string &token);
@@ -29,6 +35,15 @@ public:
 	Registration registerAgent(const std::string &agentVersion);
 	// GET /v1/version: the allocator's version string.
 	std::string version();
+
+	// POST /v1/allocations keyed by the job's UUID. Throws ApiError with the allocator's status
+	// and code (503 farm_full with details.retry_after_seconds, 409 device_busy, ...), or
+	// hac::Error(AllocatorUnreachable).
+	Allocation allocate(const std::string &jobId, const std::string &deviceId);
+
+	// POST /v1/usage keyed by the job's UUID; returns when the allocator has stored it (201, or
+	// 200 for a replay). Throws as allocate() does.
+	void recordUsage(const std::string &jobId, const std::string &body);
 
 	const std::string &url() const { return client_.baseUrl(); }
 

@@ -1,69 +1,190 @@
 // Routing of the local API. Identity is the kernel's (request.peer), never the body's.
 #include "api.hpp"
 
+#include <algorithm>
 #include <functional>
-#include <map>
+#include <vector>
 
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <hac/error.hpp>
 #include <hac/json.hpp>
 
 #include "agent.hpp"
+#include "api_error.hpp"
 #include "job_log.hpp"
 
 namespace hac {
 
 namespace {
 
-using Route = std::function<Response(Agent &, const Request &, const Peer &)>;
+// A matched request: the caller, the body, and the {} parts of the path.
+struct Call {
+	Agent &agent;
+	const Request &request;
+	const Peer &peer;
+	std::vector<std::string> params;
 
-Response version(Agent &agent, const Request &, const Peer &peer)
+	Json body() const
+	{
+		if (request.body.empty())
+			return Json::object();
+		Json j = Json::parse(request.body, nullptr, false);
+		if (j.is_discarded() || !j.is_object())
+			throw ApiError(400, "bad_request", "the request body is not a JSON object");
+		return j;
+	}
+};
+
+using Handler = std::function<Response(const Call &)>;
+
+struct Route {
+	const char *method;
+	const char *pattern;    // "{}" matches one path segment
+	Handler handler;
+};
+
+Json document(Json fields)
 {
-	Status s = agent.status(peer);
-	return Response::json(200, Json{
-		{"schema_version", kSchemaVersion},
-		{"agent_version", s.agentVersion},
-		{"api_version", 1},
-		{"job_log_schema", JobLog::schemaVersion()},
-		{"allocator", s.allocator},
-	});
+	fields["schema_version"] = kSchemaVersion;
+	return fields;
 }
 
-Response status(Agent &agent, const Request &, const Peer &peer)
+// A field of the body, of the expected type, or a 400 naming it.
+template <typename T>
+T field(const Json &body, const char *name, const char *type, std::optional<T> fallback = std::nullopt)
 {
-	return Response::json(200, agent.status(peer));
+	auto it = body.find(name);
+	if (it == body.end() || it->is_null()) {
+		if (fallback)
+			return *fallback;
+		throw ApiError(400, "bad_request", fmt::format("the field '{}' is missing; it must be {}", name, type));
+	}
+	try {
+		return it->get<T>();
+	} catch (const Json::exception &) {
+		throw ApiError(400, "bad_request", fmt::format("the field '{}' must be {}", name, type));
+	}
 }
 
-Response devices(Agent &agent, const Request &, const Peer &peer)
+int deviceIndex(const std::string &text)
 {
-	Status s = agent.status(peer);
-	return Response::json(200, Json{{"schema_version", kSchemaVersion}, {"devices", s.devices}, {"allocator", s.allocator}});
+	try {
+		std::size_t used = 0;
+		int n = std::stoi(text, &used);
+		if (used == text.size() && n >= 0)
+			return n;
+	} catch (const std::exception &) {
+	}
+	throw ApiError(404, "device_not_found", fmt::format("'{}' is not a device index", text));
 }
 
-Response jobs(Agent &agent, const Request &, const Peer &peer)
+Job visible(const Call &c, Job job)
 {
-	Status s = agent.status(peer);
-	return Response::json(200, Json{{"schema_version", kSchemaVersion}, {"jobs", s.jobs}});
+	if (job.uid != c.peer.uid && !c.agent.privileged(c.peer))
+		job.command.clear();
+	return job;
 }
 
-Response token(Agent &agent, const Request &, const Peer &)
+const std::vector<Route> &routes()
 {
-	return Response::json(200, Json{
-		{"schema_version", kSchemaVersion},
-		{"fingerprint", agent.token().fingerprint},
-		{"account", agent.account()},
-	});
-}
-
-// path -> method -> handler
-const std::map<std::string, std::map<std::string, Route>> &routes()
-{
-	static const std::map<std::string, std::map<std::string, Route>> table = {
-		{"/v1/version", {{"GET", version}}},
-		{"/v1/status", {{"GET", status}}},
-		{"/v1/devices", {{"GET", devices}}},
-		{"/v1/jobs", {{"GET", jobs}}},
-		{"/v1/token", {{"GET", token}}},
+	static const std::vector<Route> table = {
+		{"GET", "/v1/version", [](const Call &c) {
+			Status s = c.agent.status(c.peer);
+			return Response::json(200, document({{"agent_version", s.agentVersion}, {"api_version", 1},
+							     {"job_log_schema", JobLog::schemaVersion()},
+							     {"allocator", s.allocator}}));
+		}},
+		{"GET", "/v1/status", [](const Call &c) { return Response::json(200, c.agent.status(c.peer)); }},
+		{"GET", "/v1/devices", [](const Call &c) {
+			Status s = c.agent.status(c.peer);
+			return Response::json(200, document({{"devices", s.devices}, {"allocator", s.allocator}}));
+		}},
+		{"GET", "/v1/token", [](const Call &c) {
+			return Response::json(200, document({{"fingerprint", c.agent.token().fingerprint},
+							     {"account", c.agent.account()}}));
+		}},
+		{"GET", "/v1/jobs", [](const Call &c) {
+			return Response::json(200, document({{"jobs", c.agent.status(c.peer).jobs}}));
+		}},
+		{"POST", "/v1/jobs", [](const Call &c) {
+			Json body = c.body();
+			StartRequest r;
+			r.pid = field<int>(body, "pid", "a process id");
+			std::optional<int> device;
+			if (body.contains("device") && !body["device"].is_null())
+				device = field<int>(body, "device", "a device index");
+			r.name = field<std::string>(body, "name", "a string", std::string());
+			r.command = field<std::string>(body, "command", "a string", std::string());
+			r.wait = field<bool>(body, "wait", "true or false", false);
+			r.waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 30000), 0, 60000);
+			Device d = c.agent.device(device);
+			auto [price, currency] = c.agent.price(d.sku);
+			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, d, price, currency);
+			return Response::json(201, document({{"job", job}}));
+		}},
+		{"GET", "/v1/jobs/{}", [](const Call &c) {
+			auto job = c.agent.jobs().find(c.params[0]);
+			if (!job)
+				throw ApiError(404, "job_not_found", fmt::format("no job {}", c.params[0]));
+			return Response::json(200, document({{"job", visible(c, *job)}}));
+		}},
+		{"POST", "/v1/jobs/{}/memory", [](const Call &c) {
+			Json body = c.body();
+			auto mib = field<std::int64_t>(body, "memory_used_mib", "a number of MiB");
+			if (mib < 0)
+				throw ApiError(400, "bad_request", "the field 'memory_used_mib' must not be negative");
+			c.agent.jobs().reportMemory(c.peer, c.agent.privileged(c.peer), c.params[0], mib);
+			return Response::json(200, document({{"job_id", c.params[0]}, {"memory_used_mib", mib}}));
+		}},
+		{"POST", "/v1/jobs/{}/finish", [](const Call &c) {
+			Json body = c.body();
+			int status = field<int>(body, "exit_status", "an exit status (0-255, or 128+signal)", 0);
+			Job job = c.agent.jobs().finish(c.peer, c.agent.privileged(c.peer), c.params[0], status);
+			return Response::json(200, document({{"job", job}}));
+		}},
+		{"POST", "/v1/devices/{}/reset", [](const Call &c) {
+			int index = deviceIndex(c.params[0]);
+			c.agent.device(index);
+			Job job = c.agent.jobs().reset(c.peer, c.agent.privileged(c.peer), index);
+			return Response::json(200, document({{"job", visible(c, job)}}));
+		}},
 	};
 	return table;
+}
+
+// Splits "/v1/jobs/x/finish" into its segments.
+std::vector<std::string> segments(const std::string &path)
+{
+	std::vector<std::string> out;
+	std::size_t start = 1;
+	while (start <= path.size()) {
+		std::size_t end = path.find('/', start);
+		if (end == std::string::npos)
+			end = path.size();
+		out.push_back(path.substr(start, end - start));
+		start = end + 1;
+	}
+	return out;
+}
+
+bool match(const char *pattern, const std::vector<std::string> &parts, std::vector<std::string> &params)
+{
+	std::vector<std::string> want = segments(pattern);
+	if (want.size() != parts.size())
+		return false;
+	params.clear();
+	for (std::size_t i = 0; i < want.size(); ++i) {
+		if (want[i] == "{}") {
+			if (parts[i].empty())
+				return false;
+			params.push_back(parts[i]);
+		} else if (want[i] != parts[i]) {
+			return false;
+		}
+	}
+	return true;
 }
 
 } // namespace
@@ -72,20 +193,36 @@ Response handleRequest(Agent &agent, const Request &request)
 {
 	if (!request.peer)
 		return Response::error(403, "no_peer", "the caller's identity could not be read from the socket");
-	auto path = routes().find(request.path);
-	if (path == routes().end())
-		return Response::error(404, "not_found", "no such endpoint: " + request.path + " (see agent/API.md)");
-	auto handler = path->second.find(request.method);
-	if (handler == path->second.end()) {
-		std::string allowed;
-		for (const auto &[method, route] : path->second)
-			allowed += (allowed.empty() ? "" : ", ") + method;
+	std::vector<std::string> parts = segments(request.path);
+	std::vector<std::string> params;
+	std::string allowed;
+	for (const Route &route : routes()) {
+		if (!match(route.pattern, parts, params))
+			continue;
+		if (request.method != route.method) {
+			allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
+			continue;
+		}
+		try {
+			return route.handler(Call{agent, request, *request.peer, params});
+		} catch (const ApiError &e) {
+			Json body = errorBody(e.code, e.what());
+			body["error"].update(e.details);
+			return Response::json(e.status, body);
+		} catch (const Error &e) {
+			if (e.code() == ExitCode::AllocatorUnreachable)
+				return Response::error(503, "allocator_unreachable", e.what());
+			spdlog::error("{} {}: {}", request.method, request.path, e.what());
+			return Response::error(500, "internal", e.what());
+		}
+	}
+	if (!allowed.empty()) {
 		Response r = Response::error(405, "method_not_allowed",
 					     request.method + " is not allowed on " + request.path + "; use " + allowed);
 		r.headers["Allow"] = allowed;
 		return r;
 	}
-	return handler->second(agent, request, *request.peer);
+	return Response::error(404, "not_found", "no such endpoint: " + request.path + " (see agent/API.md)");
 }
 
 } // namespace hac

@@ -113,15 +113,24 @@ void JobLog::setSetting(const std::string &key, const std::string &value)
 		.bind(1, key).bind(2, value).run();
 }
 
-std::vector<Job> JobLog::jobs()
+namespace {
+
+constexpr const char *kJobColumns =
+	"id, device, sku, gpus, uid, pid, command, name, state, started_at, ended_at, memory_used_mib, "
+	"exit_status, end_reason, billable, reconstructed, device_id, pid_start, price_micro_per_gpu_minute, "
+	"currency, heartbeat_at";
+
+} // namespace
+
+std::vector<JobRow> JobLog::selectJobs(const std::string &where, const std::string &id)
 {
-	std::lock_guard lock(mutex_);
-	std::vector<Job> out;
-	Statement s = db_.prepare(
-		"SELECT id, device, sku, gpus, uid, pid, command, name, state, started_at, ended_at, memory_used_mib, "
-		"exit_status, end_reason, billable, reconstructed FROM jobs WHERE state = 'running' ORDER BY started_at");
+	std::vector<JobRow> out;
+	Statement s = db_.prepare(fmt::format("SELECT {} FROM jobs WHERE {} ORDER BY started_at", kJobColumns, where));
+	if (!id.empty())
+		s.bind(1, id);
 	while (s.step()) {
-		Job j;
+		JobRow row;
+		Job &j = row.job;
 		j.id = s.text(0);
 		j.device = static_cast<int>(s.integer(1));
 		j.sku = s.text(2);
@@ -139,9 +148,115 @@ std::vector<Job> JobLog::jobs()
 		j.endReason = s.text(13);
 		j.billable = s.integer(14) != 0;
 		j.reconstructed = s.integer(15) != 0;
-		out.push_back(std::move(j));
+		row.deviceId = s.text(16);
+		row.pidStart = static_cast<std::uint64_t>(s.integer(17));
+		row.priceMicroPerGpuMinute = s.integer(18);
+		row.currency = s.text(19);
+		row.heartbeatAt = s.integer(20);
+		out.push_back(std::move(row));
 	}
 	return out;
+}
+
+void JobLog::insertStarting(const JobRow &row)
+{
+	std::lock_guard lock(mutex_);
+	const Job &j = row.job;
+	db_.prepare("INSERT INTO jobs (id, device, device_id, sku, gpus, price_micro_per_gpu_minute, currency, uid, pid, "
+		    "pid_start, command, name, state, started_at, heartbeat_at) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'starting', ?13, ?13)")
+		.bind(1, j.id).bind(2, j.device).bind(3, row.deviceId).bind(4, j.sku).bind(5, j.gpus)
+		.bind(6, row.priceMicroPerGpuMinute).bind(7, row.currency).bind(8, std::int64_t(j.uid)).bind(9, j.pid)
+		.bind(10, static_cast<std::int64_t>(row.pidStart)).bind(11, j.command).bind(12, j.name)
+		.bind(13, j.startedAt).run();
+}
+
+void JobLog::markRunning(const std::string &id, TimeMs startedAt)
+{
+	std::lock_guard lock(mutex_);
+	db_.prepare("UPDATE jobs SET state = 'running', started_at = ?2, heartbeat_at = ?2 WHERE id = ?1")
+		.bind(1, id).bind(2, startedAt).run();
+}
+
+void JobLog::deleteStarting(const std::string &id)
+{
+	std::lock_guard lock(mutex_);
+	db_.prepare("DELETE FROM jobs WHERE id = ?1 AND state = 'starting'").bind(1, id).run();
+}
+
+void JobLog::endJob(const Job &ended, const std::string &usageBody)
+{
+	std::lock_guard lock(mutex_);
+	db_.transaction([&] {
+		db_.prepare("UPDATE jobs SET state = 'ended', ended_at = ?2, exit_status = ?3, end_reason = ?4, "
+			    "billable = ?5, reconstructed = ?6, memory_used_mib = ?7, heartbeat_at = ?2 WHERE id = ?1")
+			.bind(1, ended.id).bind(2, ended.endedAt).bind(3, ended.exitStatus).bind(4, ended.endReason)
+			.bind(5, ended.billable ? 1 : 0).bind(6, ended.reconstructed ? 1 : 0).bind(7, ended.memoryUsedMib).run();
+		db_.prepare("INSERT INTO outbox (job_id, body, next_attempt_at) VALUES (?1, ?2, 0)")
+			.bind(1, ended.id).bind(2, usageBody).run();
+	});
+}
+
+void JobLog::heartbeat(TimeMs at)
+{
+	std::lock_guard lock(mutex_);
+	db_.prepare("UPDATE jobs SET heartbeat_at = ?1 WHERE state = 'running'").bind(1, at).run();
+}
+
+std::vector<JobRow> JobLog::openJobs()
+{
+	std::lock_guard lock(mutex_);
+	return selectJobs("state IN ('starting', 'running')", "");
+}
+
+std::optional<JobRow> JobLog::job(const std::string &id)
+{
+	std::lock_guard lock(mutex_);
+	auto rows = selectJobs("id = ?1", id);
+	if (rows.empty())
+		return std::nullopt;
+	return rows.front();
+}
+
+std::vector<OutboxItem> JobLog::dueOutbox(TimeMs now, int limit)
+{
+	std::lock_guard lock(mutex_);
+	std::vector<OutboxItem> out;
+	Statement s = db_.prepare("SELECT job_id, body, attempts FROM outbox WHERE next_attempt_at <= ?1 "
+				  "ORDER BY next_attempt_at LIMIT ?2");
+	s.bind(1, now).bind(2, limit);
+	while (s.step())
+		out.push_back(OutboxItem{s.text(0), s.text(1), static_cast<int>(s.integer(2))});
+	return out;
+}
+
+std::optional<TimeMs> JobLog::nextOutboxAttempt()
+{
+	std::lock_guard lock(mutex_);
+	Statement s = db_.prepare("SELECT min(next_attempt_at) FROM outbox");
+	s.step();
+	return s.optInteger(0);
+}
+
+void JobLog::ackOutbox(const std::string &jobId)
+{
+	std::lock_guard lock(mutex_);
+	db_.prepare("DELETE FROM outbox WHERE job_id = ?1").bind(1, jobId).run();
+}
+
+void JobLog::retryOutbox(const std::string &jobId, TimeMs nextAttemptAt, const std::string &error)
+{
+	std::lock_guard lock(mutex_);
+	db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE job_id = ?1")
+		.bind(1, jobId).bind(2, nextAttemptAt).bind(3, error).run();
+}
+
+std::int64_t JobLog::outboxSize()
+{
+	std::lock_guard lock(mutex_);
+	Statement s = db_.prepare("SELECT count(*) FROM outbox");
+	s.step();
+	return s.integer(0);
 }
 
 } // namespace hac

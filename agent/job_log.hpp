@@ -12,6 +12,23 @@
 
 namespace hac {
 
+// A job as the log holds it: what is shown, plus what billing and reconciliation need.
+struct JobRow {
+	Job job;
+	std::string deviceId;
+	std::uint64_t pidStart = 0;
+	std::int64_t priceMicroPerGpuMinute = 0;
+	std::string currency = "USD";
+	TimeMs heartbeatAt = 0;
+};
+
+// A usage record owed to the allocator.
+struct OutboxItem {
+	std::string jobId;
+	std::string body;
+	int attempts = 0;
+};
+
 class JobLog {
 public:
 	// Opens or creates the database and migrates it to the current schema; throws hac::Error
@@ -28,9 +45,26 @@ public:
 	std::optional<std::string> setting(const std::string &key);
 	void setSetting(const std::string &key, const std::string &value);
 
-	std::vector<Job> jobs();
+	// Jobs: each call is one transaction, committed before it returns.
+	void insertStarting(const JobRow &row);
+	void markRunning(const std::string &id, TimeMs startedAt);
+	void deleteStarting(const std::string &id);
+	// Ends the job and queues its usage record in the same transaction.
+	void endJob(const Job &ended, const std::string &usageBody);
+	void heartbeat(TimeMs at);
+	std::vector<JobRow> openJobs();          // starting and running
+	std::optional<JobRow> job(const std::string &id);
+
+	// Outbox of usage records.
+	std::vector<OutboxItem> dueOutbox(TimeMs now, int limit);
+	std::optional<TimeMs> nextOutboxAttempt();
+	void ackOutbox(const std::string &jobId);
+	void retryOutbox(const std::string &jobId, TimeMs nextAttemptAt, const std::string &error);
+	std::int64_t outboxSize();
 
 private:
+	std::vector<JobRow> selectJobs(const std::string &where, const std::string &id);
+
 	std::mutex mutex_; // one connection, shared by the HTTP threads and the allocator link
 	Database db_;
 };

@@ -41,7 +41,8 @@ CREATE TABLE jobs (
 	pid_start INTEGER NOT NULL,                -- the process's start time, so a reused pid is not mistaken for it
 	command TEXT NOT NULL,
 	name TEXT NOT NULL DEFAULT '',
-	state TEXT NOT NULL CHECK (state IN ('running', 'ended')),
+	-- starting: the UUID is stored before the allocator is first asked, so a retry reuses it
+	state TEXT NOT NULL CHECK (state IN ('starting', 'running', 'ended')),
 	started_at INTEGER NOT NULL,
 	heartbeat_at INTEGER NOT NULL,             -- last durable sign of life; a reconstructed job ends here
 	ended_at INTEGER,

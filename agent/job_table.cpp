@@ -1,0 +1,346 @@
+// JobTable. The order of every start is: reserve the device in memory, store the job's UUID,
+// ask the allocator (keyed by that UUID), then watch the process. Every end is: one transaction
+// that closes the job and queues its usage record, then the device is free.
+#include "job_table.hpp"
+
+#include <cerrno>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <hac/error.hpp>
+#include <hac/json.hpp>
+#include <hac/uuid.hpp>
+
+#include "access.hpp"
+#include "api_error.hpp"
+#include "process.hpp"
+
+namespace hac {
+
+std::string usageBody(const JobRow &row)
+{
+	const Job &j = row.job;
+	return Json{
+		{"job_id", j.id},
+		{"device_id", row.deviceId},
+		{"sku", j.sku},
+		{"gpus", j.gpus},
+		{"started_at", formatTime(j.startedAt)},
+		{"ended_at", formatTime(j.endedAt.value_or(j.startedAt))},
+		{"billable", j.billable},
+		{"end_reason", j.endReason},
+		{"reconstructed", j.reconstructed},
+	}.dump();
+}
+
+JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<void()> wakeOutbox)
+	: log_(log), link_(link), wakeOutbox_(std::move(wakeOutbox)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
+{
+	if (epollFd_ < 0)
+		throw Error(ExitCode::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
+}
+
+JobTable::~JobTable()
+{
+	for (auto &[device, entry] : byDevice_)
+		if (entry.pidfd >= 0)
+			close(entry.pidfd);
+	close(epollFd_);
+}
+
+void JobTable::watchLocked(Entry &entry)
+{
+	epoll_event ev{};
+	ev.events = EPOLLIN;
+	ev.data.fd = entry.pidfd;
+	epoll_ctl(epollFd_, EPOLL_CTL_ADD, entry.pidfd, &ev);
+}
+
+void JobTable::reconcile()
+{
+	std::lock_guard lock(mutex_);
+	for (JobRow &row : log_.openJobs()) {
+		Entry entry{row, -1, false};
+		auto it = byDevice_.emplace(row.job.device, entry).first;
+		if (row.job.state == "starting") {
+			// The agent stopped while asking the allocator: whether GPUs were lent is unknown,
+			// so a non-billable record is sent, which also releases any allocation.
+			endLocked(it, "allocator_failure", std::nullopt, row.job.startedAt, false);
+			continue;
+		}
+		auto process = readProcess(row.job.pid);
+		int pidfd = process && process->startTicks == row.pidStart ? openPidfd(row.job.pid) : -1;
+		if (pidfd < 0) {
+			spdlog::info("job {} (pid {}) ended while the agent was down: closed at its last heartbeat {}",
+				     row.job.id, row.job.pid, formatTime(row.heartbeatAt));
+			endLocked(it, "process_died", std::nullopt, row.heartbeatAt, true);
+			continue;
+		}
+		it->second.pidfd = pidfd;
+		row.job.state = "running";
+		watchLocked(it->second);
+		spdlog::info("job {} (pid {}) still runs: watching it again", row.job.id, row.job.pid);
+	}
+}
+
+Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &request, const Device &device,
+		    std::int64_t priceMicroPerGpuMinute, const std::string &currency)
+{
+	auto process = readProcess(request.pid);
+	if (!process)
+		throw ApiError(404, "process_not_found", fmt::format("no process with pid {}", request.pid));
+	if (peer.uid != 0 && (process->uid != peer.uid || (process->pid != peer.pid && process->parent != peer.pid)))
+		throw ApiError(403, "not_your_process",
+			       fmt::format("pid {} is neither the caller nor a child of the caller owned by the same user; "
+					   "a job is registered by its own process or by the launcher that started it", request.pid));
+
+	JobRow row;
+	{
+		std::unique_lock lock(mutex_);
+		auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0);
+		while (byDevice_.count(device.index) && !stopping_) {
+			if (!request.wait || freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+				if (!byDevice_.count(device.index))
+					break;
+				const Job &holder = byDevice_.at(device.index).row.job;
+				bool visible = privileged || holder.uid == peer.uid;
+				std::string command = visible ? holder.command : "(another user's job)";
+				throw ApiError(409, "device_busy",
+					       fmt::format("device {} is in use by job {} (pid {}: {})", device.index, holder.id,
+							   holder.pid, command),
+					       Json{{"holder", {{"job_id", holder.id}, {"pid", holder.pid}, {"command", command},
+								 {"user", userName(holder.uid)}}}});
+			}
+		}
+		if (stopping_)
+			throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
+		Job &job = row.job;
+		job.id = newUuid();
+		job.device = device.index;
+		job.sku = device.sku;
+		job.gpus = device.gpus;
+		job.uid = process->uid;
+		job.user = userName(process->uid);
+		job.pid = process->pid;
+		job.command = request.command.empty() ? process->command : request.command;
+		job.name = request.name;
+		job.state = "starting";
+		job.startedAt = nowMs();
+		row.deviceId = device.id;
+		row.pidStart = process->startTicks;
+		row.priceMicroPerGpuMinute = priceMicroPerGpuMinute;
+		row.currency = currency;
+		byDevice_.emplace(device.index, Entry{row, -1, true});
+	}
+
+	auto release = [&] {
+		std::lock_guard lock(mutex_);
+		byDevice_.erase(device.index);
+		freed_.notify_all();
+	};
+	try {
+		log_.insertStarting(row);
+	} catch (...) {
+		release();
+		throw;
+	}
+	try {
+		Allocation a = link_.allocate(row.job.id, device.id);
+		if (a.gpus > 0)
+			row.job.gpus = a.gpus;
+	} catch (const ApiError &e) {
+		// The allocator said no: nothing was lent, so the job never was.
+		log_.deleteStarting(row.job.id);
+		release();
+		throw;
+	} catch (const Error &e) {
+		// No answer: the allocation may or may not exist. Ending the job non-billable queues a
+		// usage record, whose delivery releases it.
+		std::lock_guard lock(mutex_);
+		endLocked(byDevice_.find(device.index), "allocator_failure", std::nullopt, std::nullopt, false);
+		throw ApiError(503, "allocator_unreachable", std::string(e.what()) + "; the job was not started");
+	}
+
+	std::lock_guard lock(mutex_);
+	auto it = byDevice_.find(device.index);
+	row.job.startedAt = nowMs();
+	row.job.state = "running";
+	it->second.row = row;
+	it->second.starting = false;
+	log_.markRunning(row.job.id, row.job.startedAt);
+	int pidfd = openPidfd(row.job.pid);
+	auto again = readProcess(row.job.pid);
+	if (pidfd < 0 || !again || again->startTicks != row.pidStart) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return endLocked(it, "process_died", std::nullopt, std::nullopt, false);
+	}
+	it->second.pidfd = pidfd;
+	watchLocked(it->second);
+	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}", row.job.id, device.index, row.job.sku,
+		     row.job.gpus, row.job.pid, row.job.user);
+	return row.job;
+}
+
+Job JobTable::endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
+			std::optional<TimeMs> endedAt, bool reconstructed)
+{
+	Entry &entry = it->second;
+	JobRow row = entry.row;
+	Job &job = row.job;
+	job.state = "ended";
+	job.endedAt = std::max(endedAt.value_or(nowMs()), job.startedAt);
+	job.exitStatus = exitStatus;
+	job.endReason = reason;
+	job.billable = reason != "allocator_failure";
+	job.reconstructed = reconstructed;
+	log_.endJob(job, usageBody(row));
+	if (entry.pidfd >= 0)
+		close(entry.pidfd); // also leaves the epoll set
+	byDevice_.erase(it);
+	freed_.notify_all();
+	spdlog::info("job {} ended ({}{}) after {:.1f} s", job.id, reason,
+		     exitStatus ? fmt::format(", exit status {}", *exitStatus) : "",
+		     double(*job.endedAt - job.startedAt) / 1000.0);
+	wakeOutbox_();
+	return job;
+}
+
+std::map<int, JobTable::Entry>::iterator JobTable::findLocked(const std::string &id)
+{
+	return std::find_if(byDevice_.begin(), byDevice_.end(), [&](const auto &kv) { return kv.second.row.job.id == id; });
+}
+
+namespace {
+
+void checkOwner(const Peer &peer, bool privileged, const Job &job, const char *verb)
+{
+	if (!privileged && peer.uid != job.uid)
+		throw ApiError(403, "not_your_job",
+			       fmt::format("job {} belongs to {}; only its owner, root or a member of the admin group may {} it",
+					   job.id, userName(job.uid), verb));
+}
+
+} // namespace
+
+Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus)
+{
+	std::lock_guard lock(mutex_);
+	auto it = findLocked(id);
+	if (it == byDevice_.end() || it->second.starting) {
+		// Finishing twice answers with the job as it ended, so a client may retry safely.
+		if (auto row = log_.job(id); row && row->job.state == "ended") {
+			checkOwner(peer, privileged, row->job, "finish");
+			return row->job;
+		}
+		throw ApiError(404, "job_not_found", fmt::format("no running job {}", id));
+	}
+	checkOwner(peer, privileged, it->second.row.job, "finish");
+	return endLocked(it, "finished", exitStatus, std::nullopt, false);
+}
+
+void JobTable::reportMemory(const Peer &peer, bool privileged, const std::string &id, std::int64_t mib)
+{
+	std::lock_guard lock(mutex_);
+	auto it = findLocked(id);
+	if (it == byDevice_.end())
+		throw ApiError(404, "job_not_found", fmt::format("no running job {}", id));
+	checkOwner(peer, privileged, it->second.row.job, "report memory for");
+	// Kept in memory and written with the job's end: a report is frequent and not billed.
+	it->second.row.job.memoryUsedMib = mib;
+}
+
+Job JobTable::reset(const Peer &peer, bool privileged, int device)
+{
+	std::lock_guard lock(mutex_);
+	auto it = byDevice_.find(device);
+	if (it == byDevice_.end() || it->second.starting)
+		throw ApiError(404, "not_running", fmt::format("no job runs on device {}", device));
+	checkOwner(peer, privileged, it->second.row.job, "reset");
+	return endLocked(it, "reset", std::nullopt, std::nullopt, false);
+}
+
+std::optional<Job> JobTable::find(const std::string &id)
+{
+	{
+		std::lock_guard lock(mutex_);
+		if (auto it = findLocked(id); it != byDevice_.end())
+			return it->second.row.job;
+	}
+	if (auto row = log_.job(id))
+		return row->job;
+	return std::nullopt;
+}
+
+std::vector<Job> JobTable::running()
+{
+	std::lock_guard lock(mutex_);
+	std::vector<Job> out;
+	for (const auto &[device, entry] : byDevice_)
+		out.push_back(entry.row.job);
+	return out;
+}
+
+bool JobTable::busy(int device)
+{
+	std::lock_guard lock(mutex_);
+	return byDevice_.count(device) > 0;
+}
+
+void JobTable::reapEnded()
+{
+	epoll_event events[16];
+	int n = epoll_wait(epollFd_, events, 16, 0);
+	std::lock_guard lock(mutex_);
+	for (int i = 0; i < n; ++i) {
+		auto it = std::find_if(byDevice_.begin(), byDevice_.end(),
+				       [&](const auto &kv) { return kv.second.pidfd == events[i].data.fd; });
+		if (it == byDevice_.end())
+			continue;
+		try {
+			endLocked(it, "process_died", std::nullopt, std::nullopt, false);
+		} catch (const std::exception &e) {
+			// Not written: stop watching the fd (it stays readable) and let the next heartbeat retry.
+			spdlog::error("cannot record the end of job {}: {}", it->second.row.job.id, e.what());
+			epoll_ctl(epollFd_, EPOLL_CTL_DEL, it->second.pidfd, nullptr);
+		}
+	}
+}
+
+bool JobTable::heartbeat()
+{
+	std::lock_guard lock(mutex_);
+	if (byDevice_.empty())
+		return false;
+	try {
+		log_.heartbeat(nowMs());
+	} catch (const std::exception &e) {
+		spdlog::error("cannot record the jobs' heartbeat: {}", e.what());
+	}
+	// Retry ends that could not be written: a process that is gone and still listed.
+	for (auto it = byDevice_.begin(); it != byDevice_.end();) {
+		auto next = std::next(it);
+		auto process = readProcess(it->second.row.job.pid);
+		if (!it->second.starting && (!process || process->startTicks != it->second.row.pidStart)) {
+			try {
+				endLocked(it, "process_died", std::nullopt, std::nullopt, false);
+			} catch (const std::exception &e) {
+				spdlog::error("cannot record the end of job {}: {}", it->second.row.job.id, e.what());
+			}
+		}
+		it = next;
+	}
+	return true;
+}
+
+void JobTable::shutdown()
+{
+	std::lock_guard lock(mutex_);
+	stopping_ = true;
+	freed_.notify_all();
+}
+
+} // namespace hac

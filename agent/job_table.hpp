@@ -1,0 +1,87 @@
+// The running jobs, one per device: starting them (with the allocator), waiting for a busy
+// device, watching each job's process with a pidfd, and ending them durably.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <hac/types.hpp>
+
+#include "allocator_link.hpp"
+#include "http_server.hpp"
+#include "job_log.hpp"
+
+namespace hac {
+
+struct StartRequest {
+	pid_t pid = 0;
+	std::string name;
+	std::string command;  // what to show; empty: the process's own command line
+	bool wait = false;    // wait for a busy device, up to waitMs, instead of failing at once
+	int waitMs = 0;
+};
+
+class JobTable {
+public:
+	// `wakeOutbox` is called after a usage record was queued, so it is delivered at once.
+	JobTable(JobLog &log, AllocatorLink &link, std::function<void()> wakeOutbox);
+	~JobTable();
+	JobTable(const JobTable &) = delete;
+	JobTable &operator=(const JobTable &) = delete;
+
+	// At start: a job whose process still lives is watched again; one whose process is gone
+	// is closed at its last heartbeat and flagged reconstructed.
+	void reconcile();
+
+	// Each throws ApiError for the caller (404, 403, 409 device_busy, 503 ...).
+	Job start(const Peer &peer, bool privileged, const StartRequest &request, const Device &device,
+		  std::int64_t priceMicroPerGpuMinute, const std::string &currency);
+	Job finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus);
+	void reportMemory(const Peer &peer, bool privileged, const std::string &id, std::int64_t mib);
+	Job reset(const Peer &peer, bool privileged, int device);
+	std::optional<Job> find(const std::string &id);
+
+	std::vector<Job> running();
+	bool busy(int device);
+
+	// The pidfds of the running jobs live in this epoll set; when it is readable, call
+	// reapEnded() to end the jobs whose process is gone.
+	int epollFd() const { return epollFd_; }
+	void reapEnded();
+	// Records a durable sign of life for every running job; false when none runs.
+	bool heartbeat();
+	// Wakes every caller waiting for a device, so the agent can stop.
+	void shutdown();
+
+private:
+	struct Entry {
+		JobRow row;
+		int pidfd = -1;
+		bool starting = true;
+	};
+
+	Job endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
+		      std::optional<TimeMs> endedAt, bool reconstructed);
+	std::map<int, Entry>::iterator findLocked(const std::string &id);
+	void watchLocked(Entry &entry);
+
+	JobLog &log_;
+	AllocatorLink &link_;
+	std::function<void()> wakeOutbox_;
+	int epollFd_;
+
+	std::mutex mutex_;
+	std::condition_variable freed_;      // a device became free
+	std::map<int, Entry> byDevice_;      // device index -> its job (starting or running)
+	bool stopping_ = false;
+};
+
+// The usage record the allocator is sent for an ended job (allocator/API.md, POST /v1/usage).
+std::string usageBody(const JobRow &row);
+
+} // namespace hac

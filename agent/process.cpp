@@ -1,0 +1,67 @@
+// /proc parsing. The start time comes from /proc/PID/stat field 22, after the last ')' so a
+// command name holding spaces or parentheses cannot shift the fields.
+#include "process.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace hac {
+
+std::optional<ProcessInfo> readProcess(pid_t pid)
+{
+	if (pid <= 0)
+		return std::nullopt;
+	std::string base = "/proc/" + std::to_string(pid);
+	std::ifstream statFile(base + "/stat");
+	std::string stat;
+	if (!std::getline(statFile, stat))
+		return std::nullopt;
+	auto close = stat.rfind(')');
+	if (close == std::string::npos)
+		return std::nullopt;
+	std::istringstream fields(stat.substr(close + 2));
+	// Fields from 3 on: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+	// utime stime cutime cstime priority nice num_threads itrealvalue starttime.
+	std::string state;
+	ProcessInfo info;
+	info.pid = pid;
+	fields >> state >> info.parent;
+	std::string skip;
+	for (int i = 5; i < 22 && fields; ++i)
+		fields >> skip;
+	fields >> info.startTicks;
+	if (!fields || state == "Z")
+		return std::nullopt;
+
+	std::ifstream status(base + "/status");
+	std::string line;
+	bool haveUid = false;
+	while (std::getline(status, line)) {
+		if (line.rfind("Uid:", 0) == 0) {
+			std::istringstream(line.substr(4)) >> info.uid;
+			haveUid = true;
+			break;
+		}
+	}
+	if (!haveUid)
+		return std::nullopt;
+
+	std::ifstream cmdline(base + "/cmdline", std::ios::binary);
+	std::string raw((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+	while (!raw.empty() && raw.back() == '\0')
+		raw.pop_back();
+	for (char &c : raw)
+		if (c == '\0')
+			c = ' ';
+	info.command = raw;
+	return info;
+}
+
+int openPidfd(pid_t pid)
+{
+	return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+} // namespace hac

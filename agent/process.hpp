@@ -1,0 +1,25 @@
+// What the kernel says of a process: owner, parent, start time, command line; and its pidfd.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace hac {
+
+struct ProcessInfo {
+	pid_t pid = 0;
+	pid_t parent = 0;
+	uid_t uid = 0;                 // real uid
+	std::uint64_t startTicks = 0;  // start time in clock ticks after boot: tells a reused pid apart
+	std::string command;           // argv joined by spaces
+};
+
+// Empty when the process does not exist (any more).
+std::optional<ProcessInfo> readProcess(pid_t pid);
+
+// A pidfd (pidfd_open(2)) that becomes readable when the process ends; -1 when it is gone.
+int openPidfd(pid_t pid);
+
+} // namespace hac

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <hac/error.hpp>
 #include <hac/json.hpp>
@@ -19,7 +19,7 @@ namespace {
 
 // Schema changelog: one step per version, applied in order; a released step is never edited.
 //   1  accounts, devices, allocations with their GPU leases, usage records, agents seen.
-const char *const kMigrations[] = {
+constexpr std::string_view kMigrations[] = {
 	R"SQL(
 CREATE TABLE accounts (
 	name TEXT PRIMARY KEY,
@@ -81,111 +81,16 @@ CREATE TABLE agents (
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration step per schema version");
 
-[[noreturn]] void fail(sqlite3 *db, const std::string &path, const std::string &what)
+// What SQLite says when it cannot open or create the file rarely names the cause; it is nearly always
+// the folder.
+Database openDatabase(const std::string &path)
 {
-	throw Error(ExitCode::Failure, fmt::format("database {}: {}: {}", path, what, sqlite3_errmsg(db)));
+	try {
+		return Database(path, true);
+	} catch (const Error &e) {
+		throw Error(e.code(), fmt::format("{}; check that its folder exists and is writable", e.what()));
+	}
 }
-
-void exec(sqlite3 *db, const std::string &path, const std::string &sql)
-{
-	if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
-		fail(db, path, sql.substr(0, sql.find_first_of("\n(")));
-}
-
-class Statement {
-public:
-	Statement(sqlite3 *db, const std::string &path, const char *sql) : db_(db), path_(path)
-	{
-		if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-			fail(db_, path_, "cannot prepare a statement");
-	}
-	~Statement() { sqlite3_finalize(stmt_); }
-	Statement(const Statement &) = delete;
-	Statement &operator=(const Statement &) = delete;
-
-	Statement &bind(int i, const std::string &v)
-	{
-		check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-		return *this;
-	}
-	// Without this a string literal would bind as a bool.
-	Statement &bind(int i, const char *v) { return bind(i, std::string(v)); }
-	Statement &bind(int i, std::int64_t v)
-	{
-		check(sqlite3_bind_int64(stmt_, i, v));
-		return *this;
-	}
-	Statement &bind(int i, int v) { return bind(i, std::int64_t(v)); }
-	Statement &bind(int i, bool v) { return bind(i, std::int64_t(v ? 1 : 0)); }
-	Statement &bind(int i, std::optional<TimeMs> v)
-	{
-		check(v ? sqlite3_bind_int64(stmt_, i, *v) : sqlite3_bind_null(stmt_, i));
-		return *this;
-	}
-
-	// True while there is a row to read.
-	bool step()
-	{
-		int rc = sqlite3_step(stmt_);
-		if (rc == SQLITE_ROW)
-			return true;
-		if (rc != SQLITE_DONE)
-			fail(db_, path_, "a statement failed");
-		return false;
-	}
-	void run() { step(); }
-
-	std::string text(int col) const
-	{
-		const unsigned char *t = sqlite3_column_text(stmt_, col);
-		return t ? std::string(reinterpret_cast<const char *>(t),
-				       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
-			 : std::string();
-	}
-	std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-	int small(int col) const { return sqlite3_column_int(stmt_, col); }
-	std::optional<TimeMs> optionalTime(int col) const
-	{
-		if (sqlite3_column_type(stmt_, col) == SQLITE_NULL)
-			return std::nullopt;
-		return integer(col);
-	}
-
-private:
-	void check(int rc)
-	{
-		if (rc != SQLITE_OK)
-			fail(db_, path_, "cannot bind a value");
-	}
-
-	sqlite3 *db_;
-	const std::string &path_;
-	sqlite3_stmt *stmt_ = nullptr;
-};
-
-// BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way for a lock.
-class Transaction {
-public:
-	Transaction(sqlite3 *db, const std::string &path) : db_(db), path_(path) { exec(db_, path_, "BEGIN IMMEDIATE"); }
-	~Transaction()
-	{
-		if (!done_)
-			sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-	}
-	Transaction(const Transaction &) = delete;
-	Transaction &operator=(const Transaction &) = delete;
-
-	void commit()
-	{
-		exec(db_, path_, "COMMIT");
-		done_ = true;
-	}
-
-private:
-	sqlite3 *db_;
-	const std::string &path_;
-	bool done_ = false;
-};
 
 std::string placementText(const std::vector<GpuSlot> &placement)
 {
@@ -203,11 +108,10 @@ std::vector<GpuSlot> placementFrom(const std::string &text)
 	return out;
 }
 
-std::optional<Allocation> loadAllocation(sqlite3 *db, const std::string &path, const std::string &jobId)
+std::optional<Allocation> loadAllocation(Database &db, const std::string &jobId)
 {
-	Statement st(db, path,
-		     "SELECT job_id, account, device_id, sku, gpus, placement, allocated_at, released_at "
-		     "FROM allocations WHERE job_id = ?");
+	Statement st = db.prepare("SELECT job_id, account, device_id, sku, gpus, placement, allocated_at, released_at "
+				  "FROM allocations WHERE job_id = ?");
 	st.bind(1, jobId);
 	if (!st.step())
 		return std::nullopt;
@@ -216,10 +120,10 @@ std::optional<Allocation> loadAllocation(sqlite3 *db, const std::string &path, c
 	a.account = st.text(1);
 	a.deviceId = st.text(2);
 	a.sku = st.text(3);
-	a.gpus = st.small(4);
+	a.gpus = static_cast<int>(st.integer(4));
 	a.placement = placementFrom(st.text(5));
 	a.allocatedAt = st.integer(6);
-	a.releasedAt = st.optionalTime(7);
+	a.releasedAt = st.optInteger(7);
 	return a;
 }
 
@@ -233,7 +137,7 @@ UsageRecord usageFrom(const Statement &st)
 	r.jobId = st.text(0);
 	r.deviceId = st.text(1);
 	r.sku = st.text(2);
-	r.gpus = st.small(3);
+	r.gpus = static_cast<int>(st.integer(3));
 	r.startedAt = st.integer(4);
 	r.endedAt = st.integer(5);
 	r.billable = st.integer(6) != 0;
@@ -246,15 +150,12 @@ UsageRecord usageFrom(const Statement &st)
 }
 
 // Gives the job's GPUs back if this account still holds them.
-void releaseHeld(sqlite3 *db, const std::string &path, const std::string &account, const std::string &jobId,
-		 TimeMs now)
+void releaseHeld(Database &db, const std::string &account, const std::string &jobId, TimeMs now)
 {
-	Statement(db, path,
-		  "DELETE FROM leases WHERE job_id = ?1 AND EXISTS (SELECT 1 FROM allocations "
-		  "WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL)")
+	db.prepare("DELETE FROM leases WHERE job_id = ?1 AND EXISTS (SELECT 1 FROM allocations "
+		   "WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL)")
 		.bind(1, jobId).bind(2, account).run();
-	Statement(db, path,
-		  "UPDATE allocations SET released_at = ?3 WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL")
+	db.prepare("UPDATE allocations SET released_at = ?3 WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL")
 		.bind(1, jobId).bind(2, account).bind(3, now).run();
 }
 
@@ -289,273 +190,245 @@ std::int64_t costMicro(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t 
 	return (ms / 60000) * perMinute + (rest + 59999) / 60000;
 }
 
-Store::Store(const std::string &path) : path_(path)
+Store::Store(const std::string &path) : db_(openDatabase(path))
 {
-	int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-				 nullptr);
-	if (rc != SQLITE_OK) {
-		std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-		sqlite3_close(db_);
-		throw Error(ExitCode::Failure, fmt::format("database {}: cannot open it: {}; check that its folder "
-							   "exists and is writable", path, msg));
+	{
+		// Database asks for WAL, and SQLite quietly keeps the old journal where it cannot have it
+		// (":memory:", a VFS without shared memory); the durability this store promises needs it.
+		Statement mode = db_.prepare("PRAGMA journal_mode");
+		if (!mode.step() || mode.text(0) != "wal")
+			throw Error(ExitCode::Failure, fmt::format("database {}: cannot switch it to WAL mode", path));
 	}
-	try {
-		sqlite3_busy_timeout(db_, 5000);
-		{
-			Statement wal(db_, path_, "PRAGMA journal_mode = WAL");
-			if (!wal.step() || wal.text(0) != "wal")
-				throw Error(ExitCode::Failure, fmt::format("database {}: cannot switch it to WAL mode", path_));
-		}
-		exec(db_, path_, "PRAGMA synchronous = FULL");
-		exec(db_, path_, "PRAGMA foreign_keys = ON");
-		migrate();
-	} catch (...) {
-		sqlite3_close(db_);
-		throw;
-	}
-}
-
-Store::~Store()
-{
-	sqlite3_close(db_);
+	migrate();
 }
 
 void Store::migrate()
 {
-	int version = 0;
-	{
-		Statement st(db_, path_, "PRAGMA user_version");
-		st.step();
-		version = st.small(0);
-	}
-	if (version > kSchemaVersion)
-		throw Error(ExitCode::Failure, fmt::format("database {} has schema version {}, newer than this "
-							   "hac-allocator understands ({}); run a newer hac-allocator",
-							   path_, version, kSchemaVersion));
-	for (int v = version; v < kSchemaVersion; ++v) {
-		Transaction tx(db_, path_);
-		exec(db_, path_, kMigrations[v]);
-		exec(db_, path_, fmt::format("PRAGMA user_version = {}", v + 1));
-		tx.commit();
-		spdlog::info("database {}: migrated to schema version {}", path_, v + 1);
-	}
+	int from = db_.userVersion();
+	db_.migrate({std::begin(kMigrations), std::end(kMigrations)}, "allocator database");
+	// Each step has committed by now, so each one is logged as done.
+	for (int v = from + 1; v <= kSchemaVersion; ++v)
+		spdlog::info("database {}: migrated to schema version {}", db_.path(), v);
 }
 
 bool Store::seedAccount(const std::string &account, const std::vector<std::string> &skus)
 {
 	std::lock_guard lock(mutex_);
-	Transaction tx(db_, path_);
-	TimeMs now = nowMs();
-	Statement(db_, path_, "INSERT INTO accounts(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
-		.bind(1, account).bind(2, now).run();
-	if (sqlite3_changes(db_) == 0)
-		return false;
-	for (std::size_t i = 0; i < skus.size(); ++i)
-		Statement(db_, path_, "INSERT INTO devices(id, account, idx, sku, created_at) VALUES (?, ?, ?, ?, ?)")
-			.bind(1, newUuid()).bind(2, account).bind(3, static_cast<int>(i)).bind(4, skus[i]).bind(5, now).run();
-	tx.commit();
-	return true;
+	bool created = false;
+	db_.transaction([&] {
+		TimeMs now = nowMs();
+		db_.prepare("INSERT INTO accounts(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+			.bind(1, account).bind(2, now).run();
+		if (db_.changes() == 0)
+			return;
+		Statement insert = db_.prepare("INSERT INTO devices(id, account, idx, sku, created_at) VALUES (?, ?, ?, ?, ?)");
+		for (std::size_t i = 0; i < skus.size(); ++i) {
+			insert.reset();
+			insert.bind(1, newUuid()).bind(2, account).bind(3, static_cast<int>(i)).bind(4, skus[i]).bind(5, now).run();
+		}
+		created = true;
+	});
+	return created;
 }
 
 std::vector<StoredDevice> Store::devices(const std::string &account)
 {
 	std::lock_guard lock(mutex_);
-	Statement st(db_, path_,
-		     "SELECT id, account, idx, sku, created_at FROM devices "
-		     "WHERE account = ? AND removed_at IS NULL ORDER BY idx");
+	Statement st = db_.prepare("SELECT id, account, idx, sku, created_at FROM devices "
+				   "WHERE account = ? AND removed_at IS NULL ORDER BY idx");
 	st.bind(1, account);
 	std::vector<StoredDevice> out;
 	while (st.step())
-		out.push_back({st.text(0), st.text(1), st.small(2), st.text(3), st.integer(4)});
+		out.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)), st.text(3), st.integer(4)});
 	return out;
 }
 
 std::vector<StoredDevice> Store::allDevices()
 {
 	std::lock_guard lock(mutex_);
-	Statement st(db_, path_,
-		     "SELECT id, account, idx, sku, created_at FROM devices WHERE removed_at IS NULL ORDER BY account, idx");
+	Statement st = db_.prepare(
+		"SELECT id, account, idx, sku, created_at FROM devices WHERE removed_at IS NULL ORDER BY account, idx");
 	std::vector<StoredDevice> out;
 	while (st.step())
-		out.push_back({st.text(0), st.text(1), st.small(2), st.text(3), st.integer(4)});
+		out.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)), st.text(3), st.integer(4)});
 	return out;
 }
 
 void Store::noteAgent(const std::string &account, const std::string &hostname, const std::string &agentVersion)
 {
 	std::lock_guard lock(mutex_);
-	Transaction tx(db_, path_);
-	Statement(db_, path_,
-		  "INSERT INTO agents(account, hostname, agent_version, last_seen) VALUES (?, ?, ?, ?) "
-		  "ON CONFLICT(account, hostname) DO UPDATE SET agent_version = excluded.agent_version, "
-		  "last_seen = excluded.last_seen")
-		.bind(1, account).bind(2, hostname).bind(3, agentVersion).bind(4, nowMs()).run();
-	tx.commit();
+	db_.transaction([&] {
+		db_.prepare("INSERT INTO agents(account, hostname, agent_version, last_seen) VALUES (?, ?, ?, ?) "
+			    "ON CONFLICT(account, hostname) DO UPDATE SET agent_version = excluded.agent_version, "
+			    "last_seen = excluded.last_seen")
+			.bind(1, account).bind(2, hostname).bind(3, agentVersion).bind(4, nowMs()).run();
+	});
 }
 
+// The early returns below have only read, so committing them is the same as rolling back.
 AllocateResult Store::allocate(const std::string &account, const std::string &jobId, const std::string &deviceId,
 			       const Catalog &catalog, const Inventory &inventory)
 {
 	std::lock_guard lock(mutex_);
-	Transaction tx(db_, path_);
 	AllocateResult r;
-	if (auto existing = loadAllocation(db_, path_, jobId)) {
-		if (existing->account == account && existing->deviceId == deviceId) {
-			r.kind = AllocateResult::Kind::Replayed;
-			r.allocation = *existing;
-		} else {
-			r.kind = AllocateResult::Kind::Conflict;
-			r.detail = existing->account != account
-				? fmt::format("job {} is already allocated under another account", jobId)
-				: fmt::format("job {} was allocated on device {}, not {}", jobId, existing->deviceId, deviceId);
+	db_.transaction([&] {
+		if (auto existing = loadAllocation(db_, jobId)) {
+			if (existing->account == account && existing->deviceId == deviceId) {
+				r.kind = AllocateResult::Kind::Replayed;
+				r.allocation = *existing;
+			} else {
+				r.kind = AllocateResult::Kind::Conflict;
+				r.detail = existing->account != account
+					? fmt::format("job {} is already allocated under another account", jobId)
+					: fmt::format("job {} was allocated on device {}, not {}", jobId, existing->deviceId, deviceId);
+			}
+			return;
 		}
-		return r;
-	}
-	{
-		Statement st(db_, path_, "SELECT 1 FROM usage WHERE job_id = ?");
-		st.bind(1, jobId);
-		if (st.step()) {
-			r.kind = AllocateResult::Kind::Conflict;
-			r.detail = fmt::format("job {} has ended: its usage is recorded", jobId);
-			return r;
+		{
+			Statement st = db_.prepare("SELECT 1 FROM usage WHERE job_id = ?");
+			st.bind(1, jobId);
+			if (st.step()) {
+				r.kind = AllocateResult::Kind::Conflict;
+				r.detail = fmt::format("job {} has ended: its usage is recorded", jobId);
+				return;
+			}
 		}
-	}
-	std::string skuName;
-	{
-		Statement st(db_, path_, "SELECT sku FROM devices WHERE id = ? AND account = ? AND removed_at IS NULL");
-		st.bind(1, deviceId).bind(2, account);
-		if (!st.step()) {
-			r.kind = AllocateResult::Kind::UnknownDevice;
-			return r;
+		std::string skuName;
+		{
+			Statement st = db_.prepare("SELECT sku FROM devices WHERE id = ? AND account = ? AND removed_at IS NULL");
+			st.bind(1, deviceId).bind(2, account);
+			if (!st.step()) {
+				r.kind = AllocateResult::Kind::UnknownDevice;
+				return;
+			}
+			skuName = st.text(0);
 		}
-		skuName = st.text(0);
-	}
-	const Sku *sku = catalog.find(skuName);
-	if (!sku) {
-		r.kind = AllocateResult::Kind::UnknownSku;
-		r.detail = skuName;
-		return r;
-	}
-	{
-		Statement st(db_, path_, "SELECT job_id FROM allocations WHERE device_id = ? AND released_at IS NULL");
-		st.bind(1, deviceId);
-		if (st.step()) {
-			r.kind = AllocateResult::Kind::DeviceBusy;
-			r.detail = st.text(0);
-			return r;
+		const Sku *sku = catalog.find(skuName);
+		if (!sku) {
+			r.kind = AllocateResult::Kind::UnknownSku;
+			r.detail = skuName;
+			return;
 		}
-	}
-	std::vector<GpuSlot> busy;
-	{
-		Statement st(db_, path_, "SELECT node, gpu FROM leases");
-		while (st.step())
-			busy.push_back({st.small(0), st.small(1)});
-	}
-	std::vector<GpuSlot> placement = place(inventory, busy, sku->gpus);
-	if (placement.empty()) {
-		r.kind = AllocateResult::Kind::FarmFull;
-		r.neededGpus = sku->gpus;
-		r.totalGpus = inventory.totalGpus();
-		auto inFarm = std::count_if(busy.begin(), busy.end(), [&](const GpuSlot &s) {
-			return s.node < inventory.nodes && s.gpu < inventory.gpusPerNode;
-		});
-		r.freeGpus = r.totalGpus - static_cast<int>(inFarm);
-		return r;
-	}
+		{
+			Statement st = db_.prepare("SELECT job_id FROM allocations WHERE device_id = ? AND released_at IS NULL");
+			st.bind(1, deviceId);
+			if (st.step()) {
+				r.kind = AllocateResult::Kind::DeviceBusy;
+				r.detail = st.text(0);
+				return;
+			}
+		}
+		std::vector<GpuSlot> busy;
+		{
+			Statement st = db_.prepare("SELECT node, gpu FROM leases");
+			while (st.step())
+				busy.push_back({static_cast<int>(st.integer(0)), static_cast<int>(st.integer(1))});
+		}
+		std::vector<GpuSlot> placement = place(inventory, busy, sku->gpus);
+		if (placement.empty()) {
+			r.kind = AllocateResult::Kind::FarmFull;
+			r.neededGpus = sku->gpus;
+			r.totalGpus = inventory.totalGpus();
+			auto inFarm = std::count_if(busy.begin(), busy.end(), [&](const GpuSlot &s) {
+				return s.node < inventory.nodes && s.gpu < inventory.gpusPerNode;
+			});
+			r.freeGpus = r.totalGpus - static_cast<int>(inFarm);
+			return;
+		}
 
-	Allocation &a = r.allocation;
-	a.jobId = jobId;
-	a.account = account;
-	a.deviceId = deviceId;
-	a.sku = sku->name;
-	a.gpus = sku->gpus;
-	a.placement = placement;
-	a.allocatedAt = nowMs();
-	Statement(db_, path_,
-		  "INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at) "
-		  "VALUES (?, ?, ?, ?, ?, ?, ?)")
-		.bind(1, a.jobId).bind(2, a.account).bind(3, a.deviceId).bind(4, a.sku).bind(5, a.gpus)
-		.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).run();
-	for (const GpuSlot &s : placement)
-		Statement(db_, path_, "INSERT INTO leases(node, gpu, job_id) VALUES (?, ?, ?)")
-			.bind(1, s.node).bind(2, s.gpu).bind(3, jobId).run();
-	tx.commit();
-	r.kind = AllocateResult::Kind::Created;
+		Allocation &a = r.allocation;
+		a.jobId = jobId;
+		a.account = account;
+		a.deviceId = deviceId;
+		a.sku = sku->name;
+		a.gpus = sku->gpus;
+		a.placement = placement;
+		a.allocatedAt = nowMs();
+		db_.prepare("INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at) "
+			    "VALUES (?, ?, ?, ?, ?, ?, ?)")
+			.bind(1, a.jobId).bind(2, a.account).bind(3, a.deviceId).bind(4, a.sku).bind(5, a.gpus)
+			.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).run();
+		Statement lease = db_.prepare("INSERT INTO leases(node, gpu, job_id) VALUES (?, ?, ?)");
+		for (const GpuSlot &s : placement) {
+			lease.reset();
+			lease.bind(1, s.node).bind(2, s.gpu).bind(3, jobId).run();
+		}
+		r.kind = AllocateResult::Kind::Created;
+	});
 	return r;
 }
 
 ReleaseResult Store::release(const std::string &account, const std::string &jobId)
 {
 	std::lock_guard lock(mutex_);
-	Transaction tx(db_, path_);
 	ReleaseResult r;
-	{
-		Statement st(db_, path_, "SELECT released_at FROM allocations WHERE job_id = ? AND account = ?");
-		st.bind(1, jobId).bind(2, account);
-		if (!st.step())
-			return r;
-		r.found = true;
-		if (auto released = st.optionalTime(0)) {
-			r.releasedAt = *released;
-			return r;
+	db_.transaction([&] {
+		{
+			Statement st = db_.prepare("SELECT released_at FROM allocations WHERE job_id = ? AND account = ?");
+			st.bind(1, jobId).bind(2, account);
+			if (!st.step())
+				return;
+			r.found = true;
+			if (auto released = st.optInteger(0)) {
+				r.releasedAt = *released;
+				return;
+			}
 		}
-	}
-	r.releasedAt = nowMs();
-	releaseHeld(db_, path_, account, jobId, r.releasedAt);
-	tx.commit();
+		r.releasedAt = nowMs();
+		releaseHeld(db_, account, jobId, r.releasedAt);
+	});
 	return r;
 }
 
 RecordResult Store::recordUsage(const std::string &account, const UsageRecord &sent, const Catalog &catalog)
 {
 	std::lock_guard lock(mutex_);
-	Transaction tx(db_, path_);
 	RecordResult r;
-	{
-		Statement st(db_, path_, fmt::format("SELECT {} FROM usage WHERE job_id = ?", kUsageColumns).c_str());
-		st.bind(1, sent.jobId);
-		if (st.step()) {
-			UsageRecord stored = usageFrom(st);
-			if (st.text(12) != account) {
-				r.kind = RecordResult::Kind::Conflict;
-				r.detail = "it was recorded under another account";
-				return r;
+	db_.transaction([&] {
+		{
+			Statement st = db_.prepare(fmt::format("SELECT {} FROM usage WHERE job_id = ?", kUsageColumns));
+			st.bind(1, sent.jobId);
+			if (st.step()) {
+				UsageRecord stored = usageFrom(st);
+				if (st.text(12) != account) {
+					r.kind = RecordResult::Kind::Conflict;
+					r.detail = "it was recorded under another account";
+					return;
+				}
+				r.detail = describeDifferences(stored, sent);
+				r.kind = r.detail.empty() ? RecordResult::Kind::Replayed : RecordResult::Kind::Conflict;
+				r.record = stored;
+				return;
 			}
-			r.detail = describeDifferences(stored, sent);
-			r.kind = r.detail.empty() ? RecordResult::Kind::Replayed : RecordResult::Kind::Conflict;
-			r.record = stored;
-			return r;
 		}
-	}
-	{
-		// A device removed since the job ran still gets its bill.
-		Statement st(db_, path_, "SELECT 1 FROM devices WHERE id = ? AND account = ?");
-		st.bind(1, sent.deviceId).bind(2, account);
-		if (!st.step()) {
-			r.kind = RecordResult::Kind::UnknownDevice;
-			return r;
+		{
+			// A device removed since the job ran still gets its bill.
+			Statement st = db_.prepare("SELECT 1 FROM devices WHERE id = ? AND account = ?");
+			st.bind(1, sent.deviceId).bind(2, account);
+			if (!st.step()) {
+				r.kind = RecordResult::Kind::UnknownDevice;
+				return;
+			}
 		}
-	}
-	const Sku *sku = catalog.find(sent.sku);
-	if (!sku) {
-		r.kind = RecordResult::Kind::UnknownSku;
-		r.detail = sent.sku;
-		return r;
-	}
-	UsageRecord &rec = r.record;
-	rec = sent;
-	rec.priceMicroPerGpuMinute = sku->priceMicroPerGpuMinute;
-	rec.costMicro = rec.billable ? costMicro(rec.gpus, rec.startedAt, rec.endedAt, rec.priceMicroPerGpuMinute) : 0;
-	rec.recordedAt = nowMs();
-	Statement(db_, path_, fmt::format("INSERT INTO usage({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-					  kUsageColumns).c_str())
-		.bind(1, rec.jobId).bind(2, rec.deviceId).bind(3, rec.sku).bind(4, rec.gpus)
-		.bind(5, rec.startedAt).bind(6, rec.endedAt).bind(7, rec.billable).bind(8, rec.endReason)
-		.bind(9, rec.reconstructed).bind(10, rec.priceMicroPerGpuMinute).bind(11, rec.costMicro)
-		.bind(12, rec.recordedAt).bind(13, account).run();
-	releaseHeld(db_, path_, account, rec.jobId, rec.recordedAt);
-	tx.commit();
-	r.kind = RecordResult::Kind::Created;
+		const Sku *sku = catalog.find(sent.sku);
+		if (!sku) {
+			r.kind = RecordResult::Kind::UnknownSku;
+			r.detail = sent.sku;
+			return;
+		}
+		UsageRecord &rec = r.record;
+		rec = sent;
+		rec.priceMicroPerGpuMinute = sku->priceMicroPerGpuMinute;
+		rec.costMicro = rec.billable ? costMicro(rec.gpus, rec.startedAt, rec.endedAt, rec.priceMicroPerGpuMinute) : 0;
+		rec.recordedAt = nowMs();
+		db_.prepare(fmt::format("INSERT INTO usage({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kUsageColumns))
+			.bind(1, rec.jobId).bind(2, rec.deviceId).bind(3, rec.sku).bind(4, rec.gpus)
+			.bind(5, rec.startedAt).bind(6, rec.endedAt).bind(7, rec.billable ? 1 : 0).bind(8, rec.endReason)
+			.bind(9, rec.reconstructed ? 1 : 0).bind(10, rec.priceMicroPerGpuMinute).bind(11, rec.costMicro)
+			.bind(12, rec.recordedAt).bind(13, account).run();
+		releaseHeld(db_, account, rec.jobId, rec.recordedAt);
+		r.kind = RecordResult::Kind::Created;
+	});
 	return r;
 }
 
@@ -563,9 +436,9 @@ std::vector<UsageRecord> Store::usage(const std::string &account, std::optional<
 				      std::optional<TimeMs> until)
 {
 	std::lock_guard lock(mutex_);
-	Statement st(db_, path_, fmt::format("SELECT {} FROM usage WHERE account = ?1 "
-					     "AND (?2 IS NULL OR ended_at >= ?2) AND (?3 IS NULL OR ended_at < ?3) "
-					     "ORDER BY ended_at, job_id", kUsageColumns).c_str());
+	Statement st = db_.prepare(fmt::format("SELECT {} FROM usage WHERE account = ?1 "
+					       "AND (?2 IS NULL OR ended_at >= ?2) AND (?3 IS NULL OR ended_at < ?3) "
+					       "ORDER BY ended_at, job_id", kUsageColumns));
 	st.bind(1, account).bind(2, since).bind(3, until);
 	std::vector<UsageRecord> out;
 	while (st.step())

@@ -10,8 +10,7 @@
 #include <hac/time.hpp>
 
 #include "catalog.hpp"
-
-struct sqlite3;
+#include "database.hpp"
 
 namespace hac::allocator {
 
@@ -83,7 +82,6 @@ public:
 
 	// Opens (creating) the database and migrates it; throws hac::Error(Failure) naming the path.
 	explicit Store(const std::string &path);
-	~Store();
 	Store(const Store &) = delete;
 	Store &operator=(const Store &) = delete;
 
@@ -104,9 +102,8 @@ public:
 private:
 	void migrate();
 
-	std::string path_;
 	std::mutex mutex_;
-	sqlite3 *db_ = nullptr;
+	Database db_;
 };
 
 } // namespace hac::allocator

@@ -107,19 +107,15 @@ void Agent::run()
 	sigaddset(&signals, SIGINT);
 	int sigFd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	notifySystemd("READY=1\nSTATUS=serving");
-	// Sleeps until a signal, stop(), or a job's process ending; while jobs run it also wakes to
-	// write their heartbeat, and with none running it does not wake at all.
-	constexpr int kHeartbeatMs = 5000;
-	int timeout = jobs_.heartbeat() ? kHeartbeatMs : -1;
+	// Sleeps until a signal, stop(), or a job's process ending; while jobs run it also wakes for
+	// their heartbeat, and with none running it does not wake at all.
 	while (!stopping_) {
 		pollfd fds[3] = {{sigFd, POLLIN, 0}, {stopFd_, POLLIN, 0}, {jobs_.epollFd(), POLLIN, 0}};
-		int ready = poll(fds, 3, timeout);
+		int ready = poll(fds, 3, jobs_.tick());
 		if (ready < 0 && errno != EINTR)
 			break;
 		if (fds[2].revents & POLLIN)
 			jobs_.reapEnded();
-		if (ready == 0 || fds[2].revents & POLLIN)
-			timeout = jobs_.heartbeat() ? kHeartbeatMs : -1;
 		if (fds[0].revents & POLLIN) {
 			signalfd_siginfo info{};
 			if (read(sigFd, &info, sizeof(info)) == sizeof(info))

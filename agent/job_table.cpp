@@ -63,7 +63,7 @@ void JobTable::reconcile()
 {
 	std::lock_guard lock(mutex_);
 	for (JobRow &row : log_.openJobs()) {
-		Entry entry{row, -1, false};
+		Entry entry{row, -1, false, std::nullopt};
 		auto it = byDevice_.emplace(row.job.device, entry).first;
 		if (row.job.state == "starting") {
 			// The agent stopped while asking the allocator: whether GPUs were lent is unknown,
@@ -133,7 +133,7 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		row.pidStart = process->startTicks;
 		row.priceMicroPerGpuMinute = priceMicroPerGpuMinute;
 		row.currency = currency;
-		byDevice_.emplace(device.index, Entry{row, -1, true});
+		byDevice_.emplace(device.index, Entry{row, -1, true, std::nullopt});
 	}
 
 	auto release = [&] {
@@ -239,7 +239,7 @@ Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, i
 		throw ApiError(404, "job_not_found", fmt::format("no running job {}", id));
 	}
 	checkOwner(peer, privileged, it->second.row.job, "finish");
-	return endLocked(it, "finished", exitStatus, std::nullopt, false);
+	return endLocked(it, "finished", exitStatus, it->second.exitedAt, false);
 }
 
 void JobTable::reportMemory(const Peer &peer, bool privileged, const std::string &id, std::int64_t mib)
@@ -290,50 +290,67 @@ bool JobTable::busy(int device)
 	return byDevice_.count(device) > 0;
 }
 
+// A launcher such as hac-run learns the exit status and sends it a moment after the process
+// ends; the agent sees the end first. So an exit is noted, and the job is ended without a
+// status only if no finish comes within the grace. Either way it ends when the process did.
+constexpr TimeMs kExitGraceMs = 250;
+constexpr TimeMs kHeartbeatMs = 5000;
+
 void JobTable::reapEnded()
 {
 	epoll_event events[16];
 	int n = epoll_wait(epollFd_, events, 16, 0);
 	std::lock_guard lock(mutex_);
 	for (int i = 0; i < n; ++i) {
-		auto it = std::find_if(byDevice_.begin(), byDevice_.end(),
-				       [&](const auto &kv) { return kv.second.pidfd == events[i].data.fd; });
-		if (it == byDevice_.end())
-			continue;
-		try {
-			endLocked(it, "process_died", std::nullopt, std::nullopt, false);
-		} catch (const std::exception &e) {
-			// Not written: stop watching the fd (it stays readable) and let the next heartbeat retry.
-			spdlog::error("cannot record the end of job {}: {}", it->second.row.job.id, e.what());
-			epoll_ctl(epollFd_, EPOLL_CTL_DEL, it->second.pidfd, nullptr);
+		for (auto &[device, entry] : byDevice_) {
+			if (entry.pidfd != events[i].data.fd)
+				continue;
+			entry.exitedAt = nowMs();
+			epoll_ctl(epollFd_, EPOLL_CTL_DEL, entry.pidfd, nullptr);
 		}
 	}
 }
 
-bool JobTable::heartbeat()
+int JobTable::tick()
 {
 	std::lock_guard lock(mutex_);
-	if (byDevice_.empty())
-		return false;
-	try {
-		log_.heartbeat(nowMs());
-	} catch (const std::exception &e) {
-		spdlog::error("cannot record the jobs' heartbeat: {}", e.what());
-	}
-	// Retry ends that could not be written: a process that is gone and still listed.
+	TimeMs now = nowMs();
+	TimeMs next = -1;
+	auto sooner = [&](TimeMs at) { next = next < 0 ? at : std::min(next, at); };
 	for (auto it = byDevice_.begin(); it != byDevice_.end();) {
-		auto next = std::next(it);
-		auto process = readProcess(it->second.row.job.pid);
-		if (!it->second.starting && (!process || process->startTicks != it->second.row.pidStart)) {
-			try {
-				endLocked(it, "process_died", std::nullopt, std::nullopt, false);
-			} catch (const std::exception &e) {
-				spdlog::error("cannot record the end of job {}: {}", it->second.row.job.id, e.what());
-			}
+		auto following = std::next(it);
+		Entry &entry = it->second;
+		if (!entry.exitedAt && !entry.starting) {
+			// A pid that the kernel reused, or an end that could not be written before.
+			auto process = readProcess(entry.row.job.pid);
+			if ((!process || process->startTicks != entry.row.pidStart) && now >= nextHeartbeat_)
+				entry.exitedAt = now;
 		}
-		it = next;
+		if (entry.exitedAt && now >= *entry.exitedAt + kExitGraceMs) {
+			try {
+				endLocked(it, "process_died", std::nullopt, entry.exitedAt, false);
+			} catch (const std::exception &e) {
+				spdlog::error("cannot record the end of job {}: {}; retrying", entry.row.job.id, e.what());
+				sooner(now + kHeartbeatMs);
+			}
+		} else if (entry.exitedAt) {
+			sooner(*entry.exitedAt + kExitGraceMs);
+		}
+		it = following;
 	}
-	return true;
+	bool running = std::any_of(byDevice_.begin(), byDevice_.end(), [](const auto &kv) { return !kv.second.starting; });
+	if (running) {
+		if (now >= nextHeartbeat_) {
+			try {
+				log_.heartbeat(now);
+			} catch (const std::exception &e) {
+				spdlog::error("cannot record the jobs' heartbeat: {}", e.what());
+			}
+			nextHeartbeat_ = now + kHeartbeatMs;
+		}
+		sooner(nextHeartbeat_);
+	}
+	return next < 0 ? -1 : static_cast<int>(std::max<TimeMs>(0, next - now));
 }
 
 void JobTable::shutdown()

@@ -50,11 +50,12 @@ public:
 	bool busy(int device);
 
 	// The pidfds of the running jobs live in this epoll set; when it is readable, call
-	// reapEnded() to end the jobs whose process is gone.
+	// reapEnded() to note the jobs whose process is gone.
 	int epollFd() const { return epollFd_; }
 	void reapEnded();
-	// Records a durable sign of life for every running job; false when none runs.
-	bool heartbeat();
+	// Ends the jobs whose process exited more than the grace ago, and writes the running jobs'
+	// heartbeat when due. Returns the milliseconds until it is next needed, or -1 for never.
+	int tick();
 	// Wakes every caller waiting for a device, so the agent can stop.
 	void shutdown();
 
@@ -63,6 +64,7 @@ private:
 		JobRow row;
 		int pidfd = -1;
 		bool starting = true;
+		std::optional<TimeMs> exitedAt;  // the process is gone; its launcher may still finish it
 	};
 
 	Job endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
@@ -79,6 +81,7 @@ private:
 	std::condition_variable freed_;      // a device became free
 	std::map<int, Entry> byDevice_;      // device index -> its job (starting or running)
 	bool stopping_ = false;
+	TimeMs nextHeartbeat_ = 0;
 };
 
 // The usage record the allocator is sent for an ended job (allocator/API.md, POST /v1/usage).

@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# Jobs from start to bill, with real processes: hac-run, the agent's job log, the allocator's records.
+
+load ../lib/common
+
+setup() { start_all; }
+teardown() { stop_all; }
+
+allocator_usage() {
+	curl -sf -H "Authorization: Bearer $TEST_TOKEN" "$ALLOCATOR_URL/v1/usage"
+}
+
+job_log() {
+	sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "$1"
+}
+
+@test "hac-run runs the command as a job, exports its id and device, and exits with its code" {
+	run hac-run --name unit -- sh -c 'echo "$HAC_JOB_ID $HAC_VISIBLE_DEVICE"; exit 3'
+	[ "$status" -eq 3 ]
+	read -r id device <<<"$output"
+	[ "$device" = 0 ]
+	[ "$(job_log "SELECT state, end_reason, exit_status, name, billable FROM jobs WHERE id = '$id'")" = "ended|finished|3|unit|1" ]
+	wait_for "allocator_usage | jq -e '.records[] | select(.job_id == \"$id\")'" 5
+}
+
+@test "a job killed by a signal ends with 128+signal" {
+	run hac-run -- sh -c 'kill -TERM $$'
+	[ "$status" -eq 143 ]
+	[ "$(job_log "SELECT exit_status FROM jobs")" = 143 ]
+}
+
+@test "a command that does not exist exits 127 and runs no GPU work" {
+	run -127 hac-run -- /nonexistent/command
+	[ "$status" -eq 127 ]
+	[[ $output == *"cannot run '/nonexistent/command'"* ]]
+}
+
+@test "hac-smi shows the running job and its memory; the device is busy for --no-wait" {
+	hac-run -- sleep 30 &
+	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
+	id=$(hac-smi --json | jq -r '.jobs[0].id')
+	curl -sf --unix-socket "$HAC_SOCKET" -X POST "http://hac/v1/jobs/$id/memory" -d '{"memory_used_mib":2048}'
+	run hac-smi
+	[[ $output == *"sleep 30"* ]]
+	[[ $output == *"2048 MiB"* ]]
+	run hac-run --no-wait -- true
+	[ "$status" -eq 6 ]
+	[[ $output == *"device 0 is in use by job $id"* ]]
+	curl -sf --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/devices/0/reset >/dev/null
+	[ "$(job_log "SELECT end_reason FROM jobs WHERE id = '$id'")" = reset ]
+	run curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/devices/0/reset
+	[[ $output == *'"code":"not_running"'* ]]
+	pkill -f 'sleep 30' || true
+}
+
+@test "a second job waits for the device, says who holds it, then runs" {
+	hac-run -- sleep 1.5 &
+	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
+	run hac-run -- true
+	[ "$status" -eq 0 ]
+	[[ $output == *"is in use by job"*"waiting: the job starts by itself"* ]]
+	[ "$(job_log "SELECT count(*) FROM jobs WHERE end_reason = 'finished'")" = 2 ]
+}
+
+@test "a job whose process is killed with -9 is ended and its GPUs released within a second" {
+	sleep 60 &
+	pid=$!
+	curl -sf --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d "{\"pid\":$pid}" >/dev/null
+	kill -9 "$pid"
+	wait_for "[ \"\$(sqlite3 '$BATS_TEST_TMPDIR/jobs.db' \"SELECT end_reason FROM jobs\")\" = process_died ]" 1
+	wait_for "allocator_usage | jq -e '.records[0].end_reason == \"process_died\"'" 2
+}
+
+@test "a pid the caller does not own, or that is not its child, is refused" {
+	run curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":1}'
+	if [ "$(id -u)" -eq 0 ]; then
+		# root may register any process; check the rule as a plain user where one exists
+		command -v setpriv >/dev/null || skip "setpriv is missing"
+		nobody=$(id -u nobody 2>/dev/null) || skip "no user 'nobody'"
+		chmod 0666 "$HAC_SOCKET"
+		d=$BATS_TEST_TMPDIR
+		while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+		run setpriv --reuid "$nobody" --regid "$nobody" --clear-groups curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":1}'
+	fi
+	[[ $output == *'"code":"not_your_process"'* ]]
+}
+
+@test "killing the agent with -9 while a job runs: on restart the live job is kept, a gone one reconstructed" {
+	sleep 60 &
+	live=$!
+	sleep 60 &
+	gone=$!
+	curl -sf --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d "{\"pid\":$live}" >/dev/null
+	curl -sf --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d "{\"pid\":$gone,\"device\":0,\"wait\":false}" || true
+	kill -9 "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	start_agent
+	run hac-smi --json
+	[ "$(jq -r '.jobs[0].pid' <<<"$output")" = "$live" ]
+	kill -9 "$live"
+	# A job whose process died while the agent was down is closed at its last heartbeat.
+	sleep 60 &
+	pid=$!
+	curl -sf --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d "{\"pid\":$pid,\"wait\":true}" >/dev/null
+	kill -9 "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	kill -9 "$pid"
+	start_agent
+	[ "$(job_log "SELECT end_reason, reconstructed FROM jobs WHERE pid = $pid")" = "process_died|1" ]
+	[ "$(job_log 'PRAGMA integrity_check')" = ok ]
+}
+
+@test "starting a job with the allocator down fails with exit 4 and runs nothing" {
+	stop_allocator
+	run hac-run -- touch "$BATS_TEST_TMPDIR/ran"
+	[ "$status" -eq 4 ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "usage records made while the allocator is down are delivered when it returns, none twice" {
+	for i in 1 2; do
+		hac-run -- sleep 1 &
+		wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
+		stop_allocator
+		wait_for "hac-smi --json | jq -e '.jobs | length == 0'" 5
+		[ "$(job_log 'SELECT count(*) FROM outbox')" -ge 1 ]
+		start_allocator
+	done
+
+	wait_for "[ \"\$(sqlite3 '$BATS_TEST_TMPDIR/jobs.db' 'SELECT count(*) FROM outbox')\" = 0 ]" 10
+	local=$(job_log "SELECT id FROM jobs WHERE billable = 1 ORDER BY id")
+	remote=$(allocator_usage | jq -r '.records[] | select(.billable) | .job_id' | sort)
+	[ "$local" = "$remote" ]
+	[ "$(allocator_usage | jq '[.records[].job_id] | length == (unique | length)')" = true ]
+}

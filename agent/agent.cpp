@@ -167,6 +167,18 @@ void Agent::markUnreachable(const std::string &why)
 	++failures_;
 }
 
+std::int64_t Agent::backoffCeilingMs(int attempts, std::int64_t baseMs) const
+{
+	std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
+	return std::min(capMs, baseMs << std::min(attempts, 20));
+}
+
+std::int64_t Agent::fullJitterMs(std::mt19937_64 &random, int attempts) const
+{
+	std::int64_t ceiling = std::max<std::int64_t>(100, backoffCeilingMs(attempts, 500));
+	return std::uniform_int_distribution<std::int64_t>(100, ceiling)(random);
+}
+
 void Agent::linkLoop()
 {
 	std::mt19937_64 random(std::random_device{}());
@@ -179,9 +191,7 @@ void Agent::linkLoop()
 			} else {
 				// Capped exponential back-off with full jitter, so many agents that lost the
 				// allocator together do not come back in lockstep.
-				std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
-				std::int64_t ceiling = std::min(capMs, std::int64_t(500) << std::min(failures_, 20));
-				delay = std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(100, std::max<std::int64_t>(100, ceiling))(random));
+				delay = std::chrono::milliseconds(fullJitterMs(random, failures_));
 			}
 		}
 		if (auto next = log_.nextOutboxAttempt())
@@ -222,15 +232,12 @@ void Agent::deliverOutbox()
 		} catch (const ApiError &e) {
 			// A refusal is kept and retried slowly, never dropped: the allocator may be fixed,
 			// and the record is what the user is billed from.
-			std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
-			std::int64_t ceiling = std::min(capMs, std::int64_t(1000) << std::min(item.attempts, 20));
+			std::int64_t ceiling = backoffCeilingMs(item.attempts, 1000);
 			TimeMs next = nowMs() + std::uniform_int_distribution<std::int64_t>(ceiling / 2, ceiling)(random);
 			log_.retryOutbox(item.jobId, next, e.what());
 			spdlog::warn("usage record of job {} refused: {}; retrying", item.jobId, e.what());
 		} catch (const Error &e) {
-			std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
-			std::int64_t ceiling = std::min(capMs, std::int64_t(500) << std::min(item.attempts, 20));
-			log_.retryOutbox(item.jobId, nowMs() + std::uniform_int_distribution<std::int64_t>(100, std::max<std::int64_t>(100, ceiling))(random), e.what());
+			log_.retryOutbox(item.jobId, nowMs() + fullJitterMs(random, item.attempts), e.what());
 			throw;
 		}
 	}

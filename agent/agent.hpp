@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <hac/types.hpp>
@@ -51,6 +52,11 @@ private:
 	void applyRegistration(const Registration &reg);
 	void markUnreachable(const std::string &why);
 	void deliverOutbox();
+	// Capped exponential back-off: min(retry_max_seconds, base * 2^attempts).
+	std::int64_t backoffCeilingMs(int attempts, std::int64_t baseMs) const;
+	// A full-jitter draw below that ceiling (500 ms base, 100 ms floor), so agents that lost the
+	// allocator together do not retry in lockstep.
+	std::int64_t fullJitterMs(std::mt19937_64 &random, int attempts) const;
 	void wakeLink();
 
 	AgentConfig config_;

@@ -41,7 +41,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 	  token_(loadToken(config_)),
 	  log_(config_.database),
 	  link_(config_.allocator, token_.value),
-	  jobs_(log_, link_, [this] { wakeLink(); })
+	  jobs_(log_, link_, config_.adminGroup, [this] { wakeLink(); })
 {
 	allocator_.url = link_.url();
 	devices_ = markCurrent(log_.devices(), log_.setting("current_device"));

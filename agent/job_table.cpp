@@ -36,8 +36,8 @@ std::string usageBody(const JobRow &row)
 	}.dump();
 }
 
-JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<void()> wakeOutbox)
-	: log_(log), link_(link), wakeOutbox_(std::move(wakeOutbox)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
+JobTable::JobTable(JobLog &log, AllocatorLink &link, std::string adminGroup, std::function<void()> wakeOutbox)
+	: log_(log), link_(link), adminGroup_(std::move(adminGroup)), wakeOutbox_(std::move(wakeOutbox)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
 {
 	if (epollFd_ < 0)
 		throw Error(ExitCode::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
@@ -214,17 +214,14 @@ std::map<int, JobTable::Entry>::iterator JobTable::findLocked(const std::string 
 	return std::find_if(byDevice_.begin(), byDevice_.end(), [&](const auto &kv) { return kv.second.row.job.id == id; });
 }
 
-namespace {
-
-void checkOwner(const Peer &peer, bool privileged, const Job &job, const char *verb)
+// Refuses `verb` on another user's job unless the caller is privileged.
+void JobTable::checkOwner(const Peer &peer, bool privileged, const Job &job, const char *verb) const
 {
 	if (!privileged && peer.uid != job.uid)
 		throw ApiError(403, "not_your_job",
-			       fmt::format("job {} belongs to {}; only its owner, root or a member of the admin group may {} it",
-					   job.id, userName(job.uid), verb));
+			       fmt::format("job {} belongs to {}; only its owner, root or a member of group {} may {} it",
+					   job.id, userName(job.uid), adminGroup_, verb));
 }
-
-} // namespace
 
 Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus)
 {

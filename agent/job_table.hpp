@@ -29,7 +29,8 @@ struct StartRequest {
 class JobTable {
 public:
 	// `wakeOutbox` is called after a usage record was queued, so it is delivered at once.
-	JobTable(JobLog &log, AllocatorLink &link, std::function<void()> wakeOutbox);
+	// `adminGroup` is named in refusals, so a user learns which group would grant the verb.
+	JobTable(JobLog &log, AllocatorLink &link, std::string adminGroup, std::function<void()> wakeOutbox);
 	~JobTable();
 	JobTable(const JobTable &) = delete;
 	JobTable &operator=(const JobTable &) = delete;
@@ -70,10 +71,12 @@ private:
 	Job endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
 		      std::optional<TimeMs> endedAt, bool reconstructed);
 	std::map<int, Entry>::iterator findLocked(const std::string &id);
+	void checkOwner(const Peer &peer, bool privileged, const Job &job, const char *verb) const;
 	void watchLocked(Entry &entry);
 
 	JobLog &log_;
 	AllocatorLink &link_;
+	std::string adminGroup_;
 	std::function<void()> wakeOutbox_;
 	int epollFd_;
 

@@ -73,16 +73,40 @@ job_log() {
 
 @test "a pid the caller does not own, or that is not its child, is refused" {
 	run curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":1}'
-	if [ "$(id -u)" -eq 0 ]; then
-		# root may register any process; check the rule as a plain user where one exists
-		command -v setpriv >/dev/null || skip "setpriv is missing"
-		nobody=$(id -u nobody 2>/dev/null) || skip "no user 'nobody'"
-		chmod 0666 "$HAC_SOCKET"
-		d=$BATS_TEST_TMPDIR
-		while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-		run setpriv --reuid "$nobody" --regid "$nobody" --clear-groups curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":1}'
-	fi
+	# root may register any process; check the rule as a plain user
+	[ "$(id -u)" -ne 0 ] || run as_nobody curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":1}'
 	[[ $output == *'"code":"not_your_process"'* ]]
+}
+
+@test "hac-smi -r releases the job on the device, says so as moreh-smi does, and fails when none runs" {
+	hac-run -- sleep 30 &
+	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
+	id=$(hac-smi --json | jq -r '.jobs[0].id')
+	run hac-smi -r
+	[ "$status" -eq 0 ]
+	[ "$output" = "Device release success." ]
+	[ "$(job_log "SELECT end_reason, billable FROM jobs WHERE id = '$id'")" = "reset|1" ]
+	wait_for "allocator_usage | jq -e '.records[] | select(.job_id == \"$id\" and .end_reason == \"reset\")'" 5
+	run hac-smi --reset
+	[ "$status" -eq 7 ]
+	[ "$output" = "hac-smi: Device release failed. (Not running job.)" ]
+	run hac-smi -r -i 3
+	[ "$status" -eq 7 ]
+	[[ $output == *"no device 3"* ]]
+	run hac-smi -r --loop 1
+	[ "$status" -eq 2 ]
+	pkill -f 'sleep 30' || true
+}
+
+@test "hac-smi -r on another user's job needs root or hac-admin: exit 5, the job runs on" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to start a job another user cannot reset"
+	hac-run -- sleep 30 &
+	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
+	run as_nobody hac-smi -r
+	[ "$status" -eq 5 ]
+	[[ $output == *"Device release failed."*"hac-admin"* ]]
+	[ "$(hac-smi --json | jq '.jobs | length')" = 1 ]
+	pkill -f 'sleep 30' || true
 }
 
 @test "killing the agent with -9 while a job runs: on restart the live job is kept, a gone one reconstructed" {

@@ -102,3 +102,16 @@ stop_all() {
 	done
 	return 0
 }
+
+# Runs "$@" as the user nobody, with no groups, able to reach the agent's socket; a plain user's
+# view for permission tests. Skips the test where that cannot be arranged.
+as_nobody() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+	command -v setpriv >/dev/null || skip "setpriv is missing"
+	local nobody
+	nobody=$(id -u nobody 2>/dev/null) || skip "no user 'nobody'"
+	chmod 0666 "$HAC_SOCKET"
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+	setpriv --reuid "$nobody" --regid "$nobody" --clear-groups "$@"
+}

@@ -13,9 +13,10 @@ void addOptions(CLI::App &app, Options &options)
 	app.name(HAC_TOOL);
 	app.description("hac-smi: the virtual accelerators of this VM, their memory use and the jobs on them.");
 	hac::tools::setUsage(app, "hac-smi [-i N] [--json | --query FIELD,... [--format csv[,noheader][,nounits]]]\n"
-				  "               [-l SECONDS [--count N]] [-s | -t] [-v] [--socket PATH]");
-	app.footer("Exit status: 0 ok, 2 usage error, 3 hac-agent not reachable, 5 permission denied,\n"
-		   "7 no such device. Environment: HAC_SOCKET (the agent's socket, default /run/hac/agent.sock).");
+				  "               [-l SECONDS [--count N]] [-s | -t | -r [-i N]] [-v] [--socket PATH]");
+	app.footer("Exit status: 0 ok, 2 usage error, 3 hac-agent not reachable, 4 allocator not reachable,\n"
+		   "5 permission denied (another user's job), 7 no such device or no job to release.\n"
+		   "Environment: HAC_SOCKET (the agent's socket, default /run/hac/agent.sock).");
 	app.set_version_flag("-v,--version", std::string(HAC_TOOL " " HAC_VERSION), "Print hac-smi's version and exit");
 
 	app.add_option_function<int>("-i,--idx", [&options](int i) { options.index = i; },
@@ -26,6 +27,9 @@ void addOptions(CLI::App &app, Options &options)
 				    "Print the versions of hac-smi, hac-agent and the allocator");
 	auto *token = app.add_flag("-t,--token", options.token,
 				   "Print the fingerprint of the device token the agent uses (never the token)");
+	auto *reset = app.add_flag("-r,--reset", options.reset,
+				   "Release the job on the device (-i N, else the current device) and its GPUs;\n"
+				   "another user's job needs root or hac-admin");
 	auto *json = app.add_flag("--json", options.json,
 				  "Print JSON (with \"schema_version\"); with --loop one object per line");
 	auto *query = app.add_option("--query,--query-gpu", options.query,
@@ -51,6 +55,7 @@ void addOptions(CLI::App &app, Options &options)
 	json->excludes(query);
 	server->excludes(token)->excludes(query)->excludes(loop);
 	token->excludes(query)->excludes(loop);
+	reset->excludes(server)->excludes(token)->excludes(query)->excludes(loop);
 	app.get_option("--idx")->excludes(server)->excludes(token);
 }
 

@@ -14,6 +14,7 @@ struct Options {
 	std::optional<int> index;           // -i: only this device
 	bool serverVersion = false;         // -s
 	bool token = false;                 // -t
+	bool reset = false;                 // -r: release the job on the device (-i, else the current one)
 	bool json = false;
 	std::string query;                  // --query FIELD,...; empty: the table
 	std::string format = "csv";         // --format csv[,noheader][,nounits]

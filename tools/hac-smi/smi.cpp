@@ -47,6 +47,34 @@ void write(const std::string &text)
 	std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
+// -r: moreh-smi's messages, so scripts written for it keep matching.
+int resetDevice(AgentClient &client, const Options &options)
+{
+	int device = 0;
+	if (options.index) {
+		device = *options.index;
+	} else {
+		Status status = client.status();
+		auto it = std::find_if(status.devices.begin(), status.devices.end(), [](const Device &d) { return d.current; });
+		if (it == status.devices.end())
+			throw Error(ExitCode::NotFound, "Device release failed. (This VM has no device.)");
+		device = it->index;
+	}
+	AgentReply reply = client.call("POST", fmt::format("/v1/devices/{}/reset", device), "{}");
+	if (reply.status == 404 && reply.errorCode() == "not_running")
+		throw Error(ExitCode::NotFound, "Device release failed. (Not running job.)");
+	if (reply.status >= 400)
+		throw Error(exitCodeForStatus(reply.status, reply.errorCode()),
+			    fmt::format("Device release failed. ({})", reply.errorMessage()));
+	if (options.json) {
+		Json doc = {{"schema_version", 1}, {"device", device}, {"released", true}, {"job", reply.body["job"]}};
+		write(renderJson(doc, JsonStyle::Pretty));
+	} else {
+		write("Device release success.\n");
+	}
+	return 0;
+}
+
 // One round's output; `first` says whether the --query header is still due.
 std::string renderRound(const Options &options, const std::optional<Query> &query, const Status &status,
 			TimeMs now, bool first)
@@ -77,6 +105,8 @@ int run(const Options &options)
 		write(options.json ? renderJson(serverVersionDocument(status), JsonStyle::Pretty) : renderServerVersion(status));
 		return 0;
 	}
+	if (options.reset)
+		return resetDevice(client, options);
 	if (options.token) {
 		TokenInfo token = parseTokenInfo(client.get("/v1/token"));
 		write(options.json ? renderJson(tokenDocument(token), JsonStyle::Pretty) : renderTokenInfo(token));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Jobs from start to bill, with real processes: hac-run, the agent's job log, the allocator's records.
 
+bats_require_minimum_version 1.5.0
 load ../lib/common
 
 setup() { start_all; }

@@ -140,6 +140,8 @@ void Agent::contactAllocator()
 	if (version.empty())
 		version = link_.version();
 	log_.saveAllocatorView(reg.devices, reg.skus);
+	log_.setSetting("max_devices", std::to_string(reg.maxDevices));
+	log_.setSetting("allowed_skus", Json(reg.allowedSkus).dump());
 	std::lock_guard lock(mutex_);
 	bool wasDown = !allocator_.reachable;
 	allocator_.version = version;

@@ -42,6 +42,14 @@ public:
 	Device device(std::optional<int> index);
 	// The price per GPU-minute of `sku` from the cached rate card (0 when unknown).
 	std::pair<std::int64_t, std::string> price(const std::string &sku);
+	// Device administration (devices.cpp): root or the admin group only; each needs the
+	// allocator, and each change is in the job log before it is acknowledged. Throw ApiError.
+	Json resizeDevice(const Peer &peer, int index, const std::string &sku, int waitMs);
+	Json addDevice(const Peer &peer, const std::string &sku);
+	Json removeDevice(const Peer &peer, int index, int waitMs);
+	Json switchDevice(const Peer &peer, int index);
+	// The rate card as last known, each size marked allowed or not, with max_devices and devices.
+	Json skuCatalog();
 	const AgentConfig &config() const { return config_; }
 	const Token &token() const { return token_; }
 	std::string account();
@@ -52,6 +60,11 @@ private:
 	void applyRegistration(const Registration &reg);
 	void markUnreachable(const std::string &why);
 	void deliverOutbox();
+	void requirePrivileged(const Peer &peer, const std::string &what) const;
+	Sku knownSku(const std::string &name);
+	void requireAllocator();
+	void refreshDevices();
+	void deliverOwedRecords();
 	// Capped exponential back-off: min(retry_max_seconds, base * 2^attempts).
 	std::int64_t backoffCeilingMs(int attempts, std::int64_t baseMs) const;
 	// A full-jitter draw below that ceiling (500 ms base, 100 ms floor), so agents that lost the

@@ -97,6 +97,35 @@ void AllocatorLink::recordUsage(const std::string &jobId, const std::string &bod
 		refuse(r, url(), "the usage record");
 }
 
+Device AllocatorLink::deviceCall(const std::string &method, const std::string &path, const Json &body,
+				 const std::string &what)
+{
+	HttpResult r = client_.request(method, path, body.is_null() ? std::string() : body.dump());
+	if (r.status != 200 && r.status != 201)
+		refuse(r, url(), what);
+	try {
+		return Json::parse(r.body).at("device").get<Device>();
+	} catch (const Json::exception &) {
+		throw ApiError(502, "allocator_error", fmt::format("the allocator at {} answered {} with a device this agent cannot read",
+								  url(), what));
+	}
+}
+
+Device AllocatorLink::addDevice(const std::string &sku)
+{
+	return deviceCall("POST", "/v1/devices", Json{{"sku", sku}}, "to add a device");
+}
+
+Device AllocatorLink::resizeDevice(const std::string &deviceId, const std::string &sku)
+{
+	return deviceCall("PATCH", "/v1/devices/" + deviceId, Json{{"sku", sku}}, "the size change");
+}
+
+Device AllocatorLink::removeDevice(const std::string &deviceId)
+{
+	return deviceCall("DELETE", "/v1/devices/" + deviceId, Json(), "to remove the device");
+}
+
 std::string AllocatorLink::version()
 {
 	HttpResult r = client_.request("GET", "/v1/version");

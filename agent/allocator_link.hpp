@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <hac/json.hpp>
 #include <hac/types.hpp>
 
 #include "agent_config.hpp"
@@ -45,9 +46,17 @@ public:
 	// 200 for a replay). Throws as allocate() does.
 	void recordUsage(const std::string &jobId, const std::string &body);
 
+	// Device administration: POST /v1/devices, PATCH and DELETE /v1/devices/{id}. Each returns
+	// the device as the allocator now has it; refusals throw ApiError as allocate() does.
+	Device addDevice(const std::string &sku);
+	Device resizeDevice(const std::string &deviceId, const std::string &sku);
+	Device removeDevice(const std::string &deviceId);
+
 	const std::string &url() const { return client_.baseUrl(); }
 
 private:
+	Device deviceCall(const std::string &method, const std::string &path, const Json &body, const std::string &what);
+
 	HttpClient client_;
 };
 

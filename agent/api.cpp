@@ -119,9 +119,12 @@ const std::vector<Route> &routes()
 			r.command = field<std::string>(body, "command", "a string", std::string());
 			r.wait = field<bool>(body, "wait", "true or false", false);
 			r.waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 30000), 0, 60000);
-			Device d = c.agent.device(device);
-			auto [price, currency] = c.agent.price(d.sku);
-			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, d, price, currency);
+			int index = c.agent.device(device).index;
+			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, index, [&c](int i) {
+				Device d = c.agent.device(i);
+				auto [price, currency] = c.agent.price(d.sku);
+				return PricedDevice{d, price, currency};
+			});
 			return Response::json(201, document({{"job", job}}));
 		}},
 		{"GET", "/v1/jobs/{}", [](const Call &c) {
@@ -143,6 +146,23 @@ const std::vector<Route> &routes()
 			int status = field<int>(body, "exit_status", "an exit status (0-255, or 128+signal)", 0);
 			Job job = c.agent.jobs().finish(c.peer, c.agent.privileged(c.peer), c.params[0], status);
 			return Response::json(200, document({{"job", job}}));
+		}},
+		{"GET", "/v1/skus", [](const Call &c) { return Response::json(200, document(c.agent.skuCatalog())); }},
+		{"PATCH", "/v1/devices/{}", [](const Call &c) {
+			Json body = c.body();
+			std::string sku = field<std::string>(body, "sku", "a size such as \"2xLarge.192GB\"");
+			int waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 0), 0, 24 * 3600 * 1000);
+			return Response::json(200, document(c.agent.resizeDevice(c.peer, deviceIndex(c.params[0]), sku, waitMs)));
+		}},
+		{"POST", "/v1/devices", [](const Call &c) {
+			std::string sku = field<std::string>(c.body(), "sku", "a size such as \"2xLarge.192GB\"");
+			return Response::json(201, document(c.agent.addDevice(c.peer, sku)));
+		}},
+		{"DELETE", "/v1/devices/{}", [](const Call &c) {
+			return Response::json(200, document(c.agent.removeDevice(c.peer, deviceIndex(c.params[0]), 0)));
+		}},
+		{"POST", "/v1/devices/{}/current", [](const Call &c) {
+			return Response::json(200, document(c.agent.switchDevice(c.peer, deviceIndex(c.params[0]))));
 		}},
 		{"POST", "/v1/devices/{}/reset", [](const Call &c) {
 			int index = deviceIndex(c.params[0]);

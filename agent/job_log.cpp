@@ -16,6 +16,7 @@ namespace {
 // One entry per schema version; migrations/vN.sql, embedded at build time.
 const std::vector<std::string_view> kMigrations = {
 #include "migrations_v1.inc"
+#include "migrations_v2.inc"
 };
 
 std::string checkedPath(const std::string &path)
@@ -111,6 +112,36 @@ void JobLog::setSetting(const std::string &key, const std::string &value)
 	std::lock_guard lock(mutex_);
 	db_.prepare("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")
 		.bind(1, key).bind(2, value).run();
+}
+
+void JobLog::recordDeviceChange(const DeviceChange &c)
+{
+	std::lock_guard lock(mutex_);
+	db_.prepare("INSERT INTO device_changes (at, device, device_id, change, old_sku, new_sku, uid) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+		.bind(1, c.at).bind(2, c.device).bind(3, c.deviceId).bind(4, c.change).bind(5, c.oldSku)
+		.bind(6, c.newSku).bind(7, std::int64_t(c.uid)).run();
+}
+
+std::vector<DeviceChange> JobLog::deviceChanges()
+{
+	std::lock_guard lock(mutex_);
+	std::vector<DeviceChange> out;
+	Statement s = db_.prepare("SELECT at, device, device_id, change, old_sku, new_sku, uid FROM device_changes ORDER BY seq");
+	while (s.step()) {
+		DeviceChange c;
+		c.at = s.integer(0);
+		c.device = static_cast<int>(s.integer(1));
+		c.deviceId = s.text(2);
+		c.change = s.text(3);
+		if (!s.isNull(4))
+			c.oldSku = s.text(4);
+		if (!s.isNull(5))
+			c.newSku = s.text(5);
+		c.uid = static_cast<unsigned>(s.integer(6));
+		out.push_back(std::move(c));
+	}
+	return out;
 }
 
 namespace {

@@ -29,6 +29,17 @@ struct OutboxItem {
 	int attempts = 0;
 };
 
+// A change of the VM's devices, as the job log keeps it (table device_changes).
+struct DeviceChange {
+	TimeMs at = 0;
+	int device = 0;
+	std::string deviceId;
+	std::string change;                  // resize, add, remove, switch
+	std::optional<std::string> oldSku;   // none for add
+	std::optional<std::string> newSku;   // none for remove
+	unsigned uid = 0;
+};
+
 class JobLog {
 public:
 	// Opens or creates the database and migrates it to the current schema; throws hac::Error
@@ -54,6 +65,10 @@ public:
 	void heartbeat(TimeMs at);
 	std::vector<JobRow> openJobs();          // starting and running
 	std::optional<JobRow> job(const std::string &id);
+
+	// Device changes, committed before the change is acknowledged; oldest first.
+	void recordDeviceChange(const DeviceChange &change);
+	std::vector<DeviceChange> deviceChanges();
 
 	// Outbox of usage records.
 	std::vector<OutboxItem> dueOutbox(TimeMs now, int limit);

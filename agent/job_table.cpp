@@ -86,8 +86,8 @@ void JobTable::reconcile()
 	}
 }
 
-Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &request, const Device &device,
-		    std::int64_t priceMicroPerGpuMinute, const std::string &currency)
+Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &request, int device,
+		    const std::function<PricedDevice(int)> &quote)
 {
 	auto process = readProcess(request.pid);
 	if (!process)
@@ -97,19 +97,32 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 			       fmt::format("pid {} is neither the caller nor a child of the caller owned by the same user; "
 					   "a job is registered by its own process or by the launcher that started it", request.pid));
 
+	// What a waiting job shows; the size and price are read again once the device is ours.
+	auto fill = [&](JobRow &row, const PricedDevice &priced) {
+		row.job.sku = priced.device.sku;
+		row.job.gpus = priced.device.gpus;
+		row.deviceId = priced.device.id;
+		row.priceMicroPerGpuMinute = priced.priceMicroPerGpuMinute;
+		row.currency = priced.currency;
+	};
 	JobRow row;
+	fill(row, quote(device));
 	{
 		std::unique_lock lock(mutex_);
 		auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0);
-		while (byDevice_.count(device.index) && !stopping_) {
+		auto taken = [&] { return byDevice_.count(device) || claims_.count(device); };
+		while (taken() && !stopping_) {
 			if (!request.wait || freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-				if (!byDevice_.count(device.index))
+				if (!taken())
 					break;
-				const Job &holder = byDevice_.at(device.index).row.job;
+				if (auto claim = claims_.find(device); claim != claims_.end())
+					throw ApiError(409, "device_busy", fmt::format("device {} is being changed ({})", device, claim->second),
+						       Json{{"holder", {{"change", claim->second}}}});
+				const Job &holder = byDevice_.at(device).row.job;
 				bool visible = privileged || holder.uid == peer.uid;
 				std::string command = visible ? holder.command : "(another user's job)";
 				throw ApiError(409, "device_busy",
-					       fmt::format("device {} is in use by job {} (pid {}: {})", device.index, holder.id,
+					       fmt::format("device {} is in use by job {} (pid {}: {})", device, holder.id,
 							   holder.pid, command),
 					       Json{{"holder", {{"job_id", holder.id}, {"pid", holder.pid}, {"command", command},
 								 {"user", userName(holder.uid)}}}});
@@ -119,9 +132,7 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 			throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
 		Job &job = row.job;
 		job.id = newUuid();
-		job.device = device.index;
-		job.sku = device.sku;
-		job.gpus = device.gpus;
+		job.device = device;
 		job.uid = process->uid;
 		job.user = userName(process->uid);
 		job.pid = process->pid;
@@ -129,26 +140,29 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		job.name = request.name;
 		job.state = "starting";
 		job.startedAt = nowMs();
-		row.deviceId = device.id;
 		row.pidStart = process->startTicks;
-		row.priceMicroPerGpuMinute = priceMicroPerGpuMinute;
-		row.currency = currency;
-		byDevice_.emplace(device.index, Entry{row, -1, true, std::nullopt});
+		byDevice_.emplace(device, Entry{row, -1, true, std::nullopt});
 	}
 
 	auto release = [&] {
 		std::lock_guard lock(mutex_);
-		byDevice_.erase(device.index);
+		byDevice_.erase(device);
 		freed_.notify_all();
 	};
 	try {
+		// The device is this job's now, so no resize can slip in between.
+		fill(row, quote(device));
+		{
+			std::lock_guard lock(mutex_);
+			byDevice_.at(device).row = row;
+		}
 		log_.insertStarting(row);
 	} catch (...) {
 		release();
 		throw;
 	}
 	try {
-		Allocation a = link_.allocate(row.job.id, device.id);
+		Allocation a = link_.allocate(row.job.id, row.deviceId);
 		if (a.gpus > 0)
 			row.job.gpus = a.gpus;
 	} catch (const ApiError &e) {
@@ -160,12 +174,12 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		// No answer: the allocation may or may not exist. Ending the job non-billable queues a
 		// usage record, whose delivery releases it.
 		std::lock_guard lock(mutex_);
-		endLocked(byDevice_.find(device.index), "allocator_failure", std::nullopt, std::nullopt, false);
+		endLocked(byDevice_.find(device), "allocator_failure", std::nullopt, std::nullopt, false);
 		throw ApiError(503, "allocator_unreachable", std::string(e.what()) + "; the job was not started");
 	}
 
 	std::lock_guard lock(mutex_);
-	auto it = byDevice_.find(device.index);
+	auto it = byDevice_.find(device);
 	row.job.startedAt = nowMs();
 	row.job.state = "running";
 	it->second.row = row;
@@ -180,7 +194,7 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 	}
 	it->second.pidfd = pidfd;
 	watchLocked(it->second);
-	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}", row.job.id, device.index, row.job.sku,
+	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}", row.job.id, device, row.job.sku,
 		     row.job.gpus, row.job.pid, row.job.user);
 	return row.job;
 }
@@ -285,6 +299,35 @@ bool JobTable::busy(int device)
 {
 	std::lock_guard lock(mutex_);
 	return byDevice_.count(device) > 0;
+}
+
+void JobTable::claimDevice(int device, int waitMs, const std::string &what, const std::string &refusal)
+{
+	std::unique_lock lock(mutex_);
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMs);
+	while ((byDevice_.count(device) || claims_.count(device)) && !stopping_) {
+		if (freed_.wait_until(lock, deadline) != std::cv_status::timeout)
+			continue;
+		if (auto claim = claims_.find(device); claim != claims_.end())
+			throw ApiError(409, "device_busy", fmt::format("{}: device {} is being changed ({})", refusal, device, claim->second));
+		if (auto it = byDevice_.find(device); it != byDevice_.end()) {
+			const Job &job = it->second.row.job;
+			throw ApiError(409, "device_in_use", fmt::format("{} while the accelerator is in use (job {}, pid {}: {})",
+									 refusal, job.id, job.pid, job.command),
+				       Json{{"holder", {{"job_id", job.id}, {"pid", job.pid}, {"command", job.command},
+							{"user", userName(job.uid)}}}});
+		}
+	}
+	if (stopping_)
+		throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
+	claims_.emplace(device, what);
+}
+
+void JobTable::releaseDevice(int device)
+{
+	std::lock_guard lock(mutex_);
+	claims_.erase(device);
+	freed_.notify_all();
 }
 
 // A launcher such as hac-run learns the exit status and sends it a moment after the process

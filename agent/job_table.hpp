@@ -26,6 +26,13 @@ struct StartRequest {
 	int waitMs = 0;
 };
 
+// A device as a job starts on it: its size now, and that size's price per GPU-minute.
+struct PricedDevice {
+	Device device;
+	std::int64_t priceMicroPerGpuMinute = 0;
+	std::string currency = "USD";
+};
+
 class JobTable {
 public:
 	// `wakeOutbox` is called after a usage record was queued, so it is delivered at once.
@@ -40,8 +47,10 @@ public:
 	void reconcile();
 
 	// Each throws ApiError for the caller (404, 403, 409 device_busy, 503 ...).
-	Job start(const Peer &peer, bool privileged, const StartRequest &request, const Device &device,
-		  std::int64_t priceMicroPerGpuMinute, const std::string &currency);
+	// `quote` gives the device's size and price; it is asked again once the job holds the
+	// device, so a job that waited through a resize starts at the new size.
+	Job start(const Peer &peer, bool privileged, const StartRequest &request, int device,
+		  const std::function<PricedDevice(int)> &quote);
 	Job finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus);
 	void reportMemory(const Peer &peer, bool privileged, const std::string &id, std::int64_t mib);
 	Job reset(const Peer &peer, bool privileged, int device);
@@ -49,6 +58,12 @@ public:
 
 	std::vector<Job> running();
 	bool busy(int device);
+
+	// Keeps jobs off `device` while an administrator changes it (resize, removal): waits up to
+	// waitMs for its job to end, else throws ApiError 409 device_in_use, "<refusal> while the
+	// accelerator is in use (job J, pid P: CMD)". Jobs that ask meanwhile wait, told `what`.
+	void claimDevice(int device, int waitMs, const std::string &what, const std::string &refusal);
+	void releaseDevice(int device);
 
 	// The pidfds of the running jobs live in this epoll set; when it is readable, call
 	// reapEnded() to note the jobs whose process is gone.
@@ -77,6 +92,7 @@ private:
 	JobLog &log_;
 	AllocatorLink &link_;
 	std::string adminGroup_;
+	std::map<int, std::string> claims_;  // device -> the change under way
 	std::function<void()> wakeOutbox_;
 	int epollFd_;
 

@@ -1,4 +1,7 @@
 // Unit tests of the job log's schema migrations and its cache of the allocator's view.
+#include <fstream>
+#include <sstream>
+
 #include <doctest/doctest.h>
 
 #include <hac/error.hpp>
@@ -82,4 +85,31 @@ TEST_CASE("a missing directory for the job log says what to do")
 	} catch (const Error &e) {
 		CHECK(std::string(e.what()).find("does not exist: create it or set 'database'") != std::string::npos);
 	}
+}
+
+TEST_CASE("a job log at schema version 1 migrates to the current version and keeps its jobs and outbox")
+{
+	TempDir dir;
+	std::ifstream fixture(HAC_FIXTURES "/job_log_v1.sql");
+	REQUIRE(fixture);
+	std::stringstream sql;
+	sql << fixture.rdbuf();
+	{
+		Database db(dir.file("jobs.db"), true);
+		db.exec(sql.str());
+		CHECK(db.userVersion() == 1);
+	}
+	JobLog log(dir.file("jobs.db"));
+	auto job = log.job("0b6c7e4e-1f2a-4b3c-9d8e-7f6a5b4c3d2e");
+	REQUIRE(job);
+	CHECK(job->job.command == "python train.py");
+	CHECK(job->priceMicroPerGpuMinute == 5000);
+	CHECK(log.outboxSize() == 1);
+	CHECK(log.setting("current_device") == "0");
+	CHECK(log.deviceChanges().empty());
+	log.recordDeviceChange({1763900100000, 0, "6f1c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f", "resize", "Large.64GB", "2xLarge.192GB", 0});
+	REQUIRE(log.deviceChanges().size() == 1);
+	CHECK(log.deviceChanges()[0].newSku == "2xLarge.192GB");
+	Database db(dir.file("jobs.db"), false);
+	CHECK(db.userVersion() == JobLog::schemaVersion());
 }

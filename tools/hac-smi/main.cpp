@@ -2,6 +2,7 @@
 #include <CLI/App.hpp>
 
 #include "common/run_tool.hpp"
+#include "device_admin.hpp"
 #include "options.hpp"
 #include "smi.hpp"
 
@@ -9,6 +10,10 @@ int main(int argc, char **argv)
 {
 	CLI::App app;
 	hac::smi::Options options;
+	hac::smi::DeviceCommand device;
 	hac::smi::addOptions(app, options);
-	return hac::tools::runTool(app, argc, argv, [&] { return hac::smi::run(options); });
+	hac::smi::addDeviceCommand(app, device);
+	return hac::tools::runTool(app, argc, argv, [&] {
+		return device.verb.empty() ? hac::smi::run(options) : hac::smi::runDeviceCommand(device, options.socket);
+	});
 }

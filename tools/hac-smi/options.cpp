@@ -13,7 +13,8 @@ void addOptions(CLI::App &app, Options &options)
 	app.name(HAC_TOOL);
 	app.description("hac-smi: the virtual accelerators of this VM, their memory use and the jobs on them.");
 	hac::tools::setUsage(app, "hac-smi [-i N] [--json | --query FIELD,... [--format csv[,noheader][,nounits]]]\n"
-				  "               [-l SECONDS [--count N]] [-s | -t | -r [-i N]] [-v] [--socket PATH]");
+				  "               [-l SECONDS [--count N]] [-s | -t | -r [-i N]] [-v] [--socket PATH]\n"
+				  "       hac-smi device list | add [SIZE] | rm [N] | switch [N]");
 	app.footer("Exit status: 0 ok, 2 usage error, 3 hac-agent not reachable, 4 allocator not reachable,\n"
 		   "5 permission denied (another user's job), 7 no such device or no job to release.\n"
 		   "Environment: HAC_SOCKET (the agent's socket, default /run/hac/agent.sock).");

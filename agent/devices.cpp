@@ -1,0 +1,170 @@
+// Device administration: resize, add, remove, switch, and the catalog they choose from. Each
+// needs root or the admin group and a reachable allocator, and is in the job log before it is
+// acknowledged, so each job is billed at the size it ran at and every change can be explained.
+#include "agent.hpp"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <hac/error.hpp>
+#include <hac/time.hpp>
+
+#include "access.hpp"
+#include "api_error.hpp"
+
+namespace hac {
+
+namespace {
+
+// Frees a claimed device however the change ends.
+class DeviceClaim {
+public:
+	DeviceClaim(JobTable &jobs, int device) : jobs_(jobs), device_(device) {}
+	~DeviceClaim() { jobs_.releaseDevice(device_); }
+	DeviceClaim(const DeviceClaim &) = delete;
+	DeviceClaim &operator=(const DeviceClaim &) = delete;
+
+private:
+	JobTable &jobs_;
+	int device_;
+};
+
+} // namespace
+
+void Agent::requirePrivileged(const Peer &peer, const std::string &what) const
+{
+	if (!privileged(peer))
+		throw ApiError(403, "not_privileged", fmt::format("{} needs root or membership in group {} (ask an administrator "
+								  "to run 'usermod -aG {} {}')", what, config_.adminGroup,
+								  config_.adminGroup, userName(peer.uid)));
+}
+
+Sku Agent::knownSku(const std::string &name)
+{
+	std::vector<Sku> skus = log_.skus();
+	for (const Sku &s : skus)
+		if (s.name == name)
+			return s;
+	std::vector<std::string> names;
+	for (const Sku &s : skus)
+		names.push_back(s.name);
+	throw ApiError(404, "unknown_sku", fmt::format("no size '{}' in the allocator's catalog; the sizes are: {}", name,
+						       fmt::join(names, ", ")));
+}
+
+void Agent::requireAllocator()
+{
+	std::lock_guard lock(mutex_);
+	if (!allocator_.reachable)
+		throw ApiError(503, "allocator_unreachable",
+			       fmt::format("the allocator at {} is unreachable ({}); devices can be changed only while it answers",
+					   allocator_.url, allocator_.lastError));
+}
+
+// Re-reads the devices from the allocator after a change it acknowledged.
+void Agent::refreshDevices()
+{
+	try {
+		contactAllocator();
+	} catch (const Error &e) {
+		markUnreachable(e.what());
+		spdlog::warn("the change was made, but the devices could not be read again: {}", e.what());
+	}
+}
+
+void Agent::deliverOwedRecords()
+{
+	// A job's allocation is released by its usage record; one still in the outbox would make
+	// the allocator see the device as busy.
+	try {
+		deliverOutbox();
+	} catch (const Error &e) {
+		markUnreachable(e.what());
+		throw ApiError(503, "allocator_unreachable", std::string(e.what()) + "; nothing was changed");
+	}
+}
+
+Json Agent::skuCatalog()
+{
+	std::vector<std::string> allowed;
+	if (auto saved = log_.setting("allowed_skus"))
+		allowed = Json::parse(*saved, nullptr, false).get<std::vector<std::string>>();
+	Json skus = Json::array();
+	for (const Sku &s : log_.skus()) {
+		Json j = s;
+		j["allowed"] = allowed.empty() || std::find(allowed.begin(), allowed.end(), s.name) != allowed.end();
+		skus.push_back(std::move(j));
+	}
+	std::lock_guard lock(mutex_);
+	return Json{{"skus", skus}, {"max_devices", std::stoi(log_.setting("max_devices").value_or("1"))},
+		    {"devices", devices_}, {"allocator", allocator_}};
+}
+
+Json Agent::resizeDevice(const Peer &peer, int index, const std::string &skuName, int waitMs)
+{
+	requirePrivileged(peer, "Changing the accelerator's size");
+	Device before = device(index);
+	Sku sku = knownSku(skuName);
+	requireAllocator();
+	jobs_.claimDevice(index, waitMs, "resize to " + sku.name, "The size cannot be changed");
+	DeviceClaim claim(jobs_, index);
+	before = device(index);
+	if (before.sku == sku.name)
+		return Json{{"device", before}, {"previous_sku", before.sku}, {"changed", false}};
+	deliverOwedRecords();
+	Device after = link_.resizeDevice(before.id, sku.name);
+	TimeMs at = nowMs();
+	log_.recordDeviceChange({at, index, before.id, "resize", before.sku, after.sku, peer.uid});
+	spdlog::info("device {} resized from {} to {} by {}", index, before.sku, after.sku, userName(peer.uid));
+	refreshDevices();
+	after = device(index);
+	return Json{{"device", after}, {"previous_sku", before.sku}, {"changed", true}, {"changed_at", formatTime(at)}};
+}
+
+Json Agent::addDevice(const Peer &peer, const std::string &skuName)
+{
+	requirePrivileged(peer, "Adding a device");
+	Sku sku = knownSku(skuName);
+	requireAllocator();
+	Device added = link_.addDevice(sku.name);
+	log_.recordDeviceChange({nowMs(), added.index, added.id, "add", std::nullopt, added.sku, peer.uid});
+	spdlog::info("device {} ({}) added by {}", added.index, added.sku, userName(peer.uid));
+	refreshDevices();
+	return Json{{"device", device(added.index)}};
+}
+
+Json Agent::removeDevice(const Peer &peer, int index, int waitMs)
+{
+	requirePrivileged(peer, "Removing a device");
+	Device gone = device(index);
+	requireAllocator();
+	jobs_.claimDevice(index, waitMs, "removal", fmt::format("Device {} cannot be removed", index));
+	DeviceClaim claim(jobs_, index);
+	deliverOwedRecords();
+	link_.removeDevice(gone.id);
+	log_.recordDeviceChange({nowMs(), index, gone.id, "remove", gone.sku, std::nullopt, peer.uid});
+	spdlog::info("device {} ({}) removed by {}", index, gone.sku, userName(peer.uid));
+	refreshDevices();
+	return Json{{"device", gone}};
+}
+
+Json Agent::switchDevice(const Peer &peer, int index)
+{
+	requirePrivileged(peer, "Switching the current device");
+	Device chosen = device(index);
+	Device previous = device(std::nullopt);
+	log_.setSetting("current_device", std::to_string(index));
+	log_.recordDeviceChange({nowMs(), index, chosen.id, "switch", previous.sku, chosen.sku, peer.uid});
+	{
+		std::lock_guard lock(mutex_);
+		for (Device &d : devices_)
+			d.current = d.index == index;
+	}
+	spdlog::info("current device switched from {} to {} by {}", previous.index, index, userName(peer.uid));
+	return Json{{"device", device(index)}, {"previous_device", previous.index}};
+}
+
+} // namespace hac

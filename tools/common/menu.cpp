@@ -1,0 +1,66 @@
+// Interactive choices, read a line at a time from stdin.
+#include "menu.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+namespace hac::tools {
+
+namespace {
+
+std::optional<std::string> readLine()
+{
+	std::string line;
+	if (!std::getline(std::cin, line))
+		return std::nullopt;
+	auto first = line.find_first_not_of(" \t\r");
+	auto last = line.find_last_not_of(" \t\r");
+	return first == std::string::npos ? std::string() : line.substr(first, last - first + 1);
+}
+
+} // namespace
+
+bool interactive()
+{
+	return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+}
+
+std::optional<int> askSelection(int count)
+{
+	for (;;) {
+		fmt::print("Selection (1-{}, q, Q): ", count);
+		std::fflush(stdout);
+		auto line = readLine();
+		if (!line || *line == "q" || *line == "Q") {
+			if (!line)
+				fmt::print("\n");
+			return std::nullopt;
+		}
+		try {
+			std::size_t used = 0;
+			int n = std::stoi(*line, &used);
+			if (used == line->size() && n >= 1 && n <= count)
+				return n;
+		} catch (const std::exception &) {
+		}
+		fmt::print("'{}' is not a choice: type a number from 1 to {}, or q to quit.\n", *line, count);
+	}
+}
+
+bool confirm(const std::string &question)
+{
+	fmt::print("{} [y/N] ", question);
+	std::fflush(stdout);
+	auto line = readLine();
+	if (!line) {
+		fmt::print("\n");
+		return false;
+	}
+	return *line == "y" || *line == "Y" || *line == "yes" || *line == "Yes" || *line == "YES";
+}
+
+} // namespace hac::tools

@@ -1,0 +1,134 @@
+// The device commands: one request each to the agent, which checks who asks and records the
+// change; with an argument missing on a terminal, a numbered menu asks for it.
+#include "device_admin.hpp"
+
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <hac/agent_client.hpp>
+#include <hac/error.hpp>
+#include <hac/render.hpp>
+
+#include "common/menu.hpp"
+#include "common/sku_catalog.hpp"
+
+namespace hac::smi {
+
+namespace {
+
+void write(const std::string &text)
+{
+	std::fwrite(text.data(), 1, text.size(), stdout);
+	std::fflush(stdout);
+}
+
+std::string describe(const Device &d)
+{
+	return fmt::format("{} ({} GPUs, {} GB)", d.sku, d.gpus, d.memoryTotalMib / 1024);
+}
+
+// The device a verb acts on: the given index, else one chosen from a menu on a terminal.
+std::optional<int> chooseDevice(const tools::Catalog &catalog, const DeviceCommand &command)
+{
+	if (command.index)
+		return command.index;
+	if (!tools::interactive())
+		throw Error(ExitCode::Usage, fmt::format("'hac-smi device {}' needs a device index N when stdin is not a terminal",
+							 command.verb));
+	Table table({{" "}, {"#", Align::Right}, {"Device", Align::Right}, {"Size"}});
+	int n = 0;
+	for (const Device &d : catalog.devices)
+		table.addRow({d.current ? "*" : "", std::to_string(++n), std::to_string(d.index), describe(d)});
+	write(table.render());
+	auto choice = tools::askSelection(n);
+	if (!choice)
+		return std::nullopt;
+	return catalog.devices[std::size_t(*choice - 1)].index;
+}
+
+std::optional<std::string> chooseSku(const tools::Catalog &catalog, const DeviceCommand &command)
+{
+	if (!command.sku.empty())
+		return tools::resolveSku(catalog, command.sku).name;
+	if (!tools::interactive())
+		throw Error(ExitCode::Usage, "'hac-smi device add' needs a SIZE when stdin is not a terminal; "
+					     "see them with 'hac-smi device list'");
+	write(tools::renderSkuTable(catalog, ""));
+	auto choice = tools::askSelection(static_cast<int>(catalog.skus.size()));
+	if (!choice)
+		return std::nullopt;
+	return catalog.skus[std::size_t(*choice - 1)].sku.name;
+}
+
+void answer(const DeviceCommand &command, const Json &body, const std::string &text)
+{
+	write(command.json ? renderJson(body, JsonStyle::Pretty) : text);
+}
+
+} // namespace
+
+void addDeviceCommand(CLI::App &app, DeviceCommand &command)
+{
+	auto *device = app.add_subcommand("device", "Manage this VM's devices: list, add, rm, switch (root or hac-admin to change)");
+	device->require_subcommand(1);
+	auto verb = [&](const char *name, const char *help) {
+		auto *sub = device->add_subcommand(name, help);
+		sub->callback([&command, name] { command.verb = name; });
+		sub->add_flag("--json", command.json, "Print JSON (with \"schema_version\")");
+		return sub;
+	};
+	verb("list", "List the sizes a device may be added with: GPUs, memory, price per minute, allowed or not");
+	verb("add", "Add a device of SIZE (a menu on a terminal when SIZE is missing)")
+		->add_option("size", command.sku, "e.g. 2xlarge or 2xLarge.192GB")->type_name("SIZE");
+	auto *rm = verb("rm", "Remove device N (refused while a job runs on it)");
+	rm->add_option_function<int>("index", [&command](int n) { command.index = n; }, "The device's index")
+		->type_name("N")->check(CLI::NonNegativeNumber);
+	rm->add_flag("-y,--yes", command.yes, "Do not ask for confirmation on a terminal");
+	verb("switch", "Make device N the current one: the default for new jobs (HAC_VISIBLE_DEVICE overrides it per job)")
+		->add_option_function<int>("index", [&command](int n) { command.index = n; }, "The device's index")
+		->type_name("N")->check(CLI::NonNegativeNumber);
+}
+
+int runDeviceCommand(const DeviceCommand &command, const std::string &socket)
+{
+	AgentClient agent(resolveSocketPath(socket));
+	tools::Catalog catalog = tools::fetchCatalog(agent);
+
+	if (command.verb == "list") {
+		Json body{{"schema_version", 1}, {"skus", tools::skuListJson(catalog, "")}, {"max_devices", catalog.maxDevices},
+			  {"devices", catalog.devices.size()}};
+		answer(command, body, tools::renderSkuTable(catalog, "") +
+				      fmt::format("This VM has {} of at most {} device(s).\n", catalog.devices.size(), catalog.maxDevices));
+		return 0;
+	}
+	if (command.verb == "add") {
+		auto sku = chooseSku(catalog, command);
+		if (!sku)
+			return 0;
+		Json body = agent.post("/v1/devices", Json{{"sku", *sku}});
+		Device d = body.at("device").get<Device>();
+		answer(command, body, fmt::format("Device {} added: {}.\n", d.index, describe(d)));
+		return 0;
+	}
+	auto index = chooseDevice(catalog, command);
+	if (!index)
+		return 0;
+	if (command.verb == "rm") {
+		if (!command.yes && tools::interactive() &&
+		    !tools::confirm(fmt::format("Remove device {}? Its GPUs are given back to the farm.", *index))) {
+			write("Nothing changed.\n");
+			return 0;
+		}
+		Json body = agent.request("DELETE", fmt::format("/v1/devices/{}", *index), "");
+		answer(command, body, fmt::format("Device {} removed.\n", *index));
+		return 0;
+	}
+	Json body = agent.post(fmt::format("/v1/devices/{}/current", *index), Json::object());
+	Device d = body.at("device").get<Device>();
+	answer(command, body, fmt::format("Current device: {}, {}.\n", d.index, describe(d)));
+	return 0;
+}
+
+} // namespace hac::smi

@@ -251,6 +251,25 @@ Response Api::route(const Request &req, std::string &account) const
 		account = caller.name;
 		return release(path.substr(prefix.size()), caller);
 	}
+	if (path == "/v1/devices") {
+		requireMethod(req, {"GET", "POST"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		return req.method == "POST" ? addDevice(req, caller) : listDevices(caller);
+	}
+	const std::string devicePrefix = "/v1/devices/";
+	if (path.size() > devicePrefix.size() && path.compare(0, devicePrefix.size(), devicePrefix) == 0 &&
+	    path.find('/', devicePrefix.size()) == std::string::npos) {
+		requireMethod(req, {"PATCH", "DELETE"});
+		const TokenConfig &caller = authenticate(req);
+		account = caller.name;
+		std::string raw = path.substr(devicePrefix.size());
+		std::string deviceId = lower(raw);
+		if (!isUuid(deviceId))
+			throw badRequest(fmt::format("'{}' in the path is not a device id (a UUID); GET /v1/devices lists them",
+						     printable(raw)));
+		return req.method == "PATCH" ? resizeDevice(req, deviceId, caller) : removeDevice(deviceId, caller);
+	}
 	if (path == "/v1/usage") {
 		requireMethod(req, {"GET", "POST"});
 		const TokenConfig &caller = authenticate(req);
@@ -294,23 +313,8 @@ Response Api::registerAgent(const Request &req, const TokenConfig &caller) const
 	store_.noteAgent(caller.name, hostname, agentVersion);
 
 	Json devices = Json::array();
-	for (const StoredDevice &sd : store_.devices(caller.name)) {
-		Device d;
-		d.index = sd.index;
-		d.id = sd.id;
-		d.name = config_.deviceName;
-		d.sku = sd.sku;
-		if (const Sku *sku = config_.catalog.find(sd.sku)) {
-			d.gpus = sku->gpus;
-			d.memoryTotalMib = sku->memoryMib();
-		}
-		Json j = d;
-		// Memory in use, utilization and the current device are the agent's to know, not ours.
-		j.erase("memory_used_mib");
-		j.erase("utilization_pct");
-		j.erase("current");
-		devices.push_back(std::move(j));
-	}
+	for (const StoredDevice &sd : store_.devices(caller.name))
+		devices.push_back(deviceJson(sd));
 	return Response::json(200, {
 		{"account", caller.name},
 		{"devices", devices},
@@ -323,6 +327,133 @@ Response Api::registerAgent(const Request &req, const TokenConfig &caller) const
 Response Api::skus() const
 {
 	return Response::json(200, {{"skus", config_.catalog.skus()}});
+}
+
+// A device's size follows its SKU as the catalog has it now.
+Json Api::deviceJson(const StoredDevice &sd) const
+{
+	Device d;
+	d.index = sd.index;
+	d.id = sd.id;
+	d.name = config_.deviceName;
+	d.sku = sd.sku;
+	if (const Sku *sku = config_.catalog.find(sd.sku)) {
+		d.gpus = sku->gpus;
+		d.memoryTotalMib = sku->memoryMib();
+	}
+	Json j = d;
+	// Memory in use, utilization and the current device are the agent's to know, not ours.
+	j.erase("memory_used_mib");
+	j.erase("utilization_pct");
+	j.erase("current");
+	return j;
+}
+
+// The body's "sku", which must name a SKU of the catalog.
+const Sku &Api::catalogSku(const Json &body) const
+{
+	std::string name = requiredString(body, "sku");
+	const Sku *sku = config_.catalog.find(name);
+	if (!sku)
+		throw ApiError{400, "unknown_sku",
+			       fmt::format("'{}' is not a SKU of the catalog; it has {}", printable(name),
+					   fmt::join(config_.catalog.names(), ", "))};
+	return *sku;
+}
+
+namespace {
+
+bool mayUse(const TokenConfig &caller, const std::string &sku)
+{
+	return std::find(caller.allowedSkus.begin(), caller.allowedSkus.end(), sku) != caller.allowedSkus.end();
+}
+
+ApiError skuNotAllowed(const TokenConfig &caller, const std::string &sku)
+{
+	return {403, "sku_not_allowed",
+		fmt::format("this token may not use SKU '{}'; it may use {}. The allocator's operator sets them "
+			    "(allowed_skus of the token)", sku, fmt::join(caller.allowedSkus, ", "))};
+}
+
+ApiError unknownDevice(const std::string &deviceId)
+{
+	return {404, "unknown_device",
+		fmt::format("device {} is not one of this token's devices; GET /v1/devices lists them", deviceId)};
+}
+
+ApiError deviceBusy(const std::string &deviceId, const std::string &job, const char *what)
+{
+	return {409, "device_busy",
+		fmt::format("device {} is in use by job {} and cannot be {} while the job holds it; wait for it to "
+			    "end or release it with DELETE /v1/allocations/{}", deviceId, job, what, job)};
+}
+
+} // namespace
+
+Response Api::listDevices(const TokenConfig &caller) const
+{
+	Json devices = Json::array();
+	for (const StoredDevice &sd : store_.devices(caller.name))
+		devices.push_back(deviceJson(sd));
+	return Response::json(200, {
+		{"devices", devices},
+		{"max_devices", caller.maxDevices},
+		{"allowed_skus", caller.allowedSkus},
+	});
+}
+
+Response Api::addDevice(const Request &req, const TokenConfig &caller) const
+{
+	Json body = bodyObject(req, false);
+	const Sku &sku = catalogSku(body);
+	if (!mayUse(caller, sku.name))
+		throw skuNotAllowed(caller, sku.name);
+	AddDeviceResult r = store_.addDevice(caller.name, sku.name, caller.maxDevices);
+	if (r.kind == AddDeviceResult::Kind::Limit)
+		throw ApiError{409, "device_limit",
+			       fmt::format("this token may have at most {} device(s); remove one with 'hac-smi device rm N' "
+					   "or ask the operator to raise max_devices", caller.maxDevices)};
+	return Response::json(201, {{"device", deviceJson(r.device)}, {"added_at", formatTime(r.device.createdAt)}});
+}
+
+Response Api::resizeDevice(const Request &req, const std::string &deviceId, const TokenConfig &caller) const
+{
+	Json body = bodyObject(req, false);
+	const Sku &sku = catalogSku(body);
+	ResizeResult r = store_.resizeDevice(caller.name, deviceId, sku.name, mayUse(caller, sku.name));
+	using Kind = ResizeResult::Kind;
+	switch (r.kind) {
+	case Kind::Resized:
+	case Kind::Unchanged:
+		return Response::json(200, {
+			{"device", deviceJson(r.device)},
+			{"previous_sku", r.previousSku},
+			{"changed_at", formatTime(r.changedAt)},
+			{"changed", r.kind == Kind::Resized},
+		});
+	case Kind::UnknownDevice:
+		throw unknownDevice(deviceId);
+	case Kind::NotAllowed:
+		throw skuNotAllowed(caller, sku.name);
+	case Kind::DeviceBusy:
+		throw deviceBusy(deviceId, r.busyJob, "resized");
+	}
+	throw std::logic_error("unhandled resize outcome");
+}
+
+Response Api::removeDevice(const std::string &deviceId, const TokenConfig &caller) const
+{
+	RemoveResult r = store_.removeDevice(caller.name, deviceId);
+	using Kind = RemoveResult::Kind;
+	switch (r.kind) {
+	case Kind::Removed:
+		return Response::json(200, {{"device", deviceJson(r.device)}, {"removed_at", formatTime(r.removedAt)}});
+	case Kind::UnknownDevice:
+		throw unknownDevice(deviceId);
+	case Kind::DeviceBusy:
+		throw deviceBusy(deviceId, r.busyJob, "removed");
+	}
+	throw std::logic_error("unhandled removal outcome");
 }
 
 Response Api::allocate(const Request &req, const TokenConfig &caller) const

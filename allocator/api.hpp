@@ -25,6 +25,12 @@ private:
 	Response version() const;
 	Response registerAgent(const Request &request, const TokenConfig &caller) const;
 	Response skus() const;
+	Json deviceJson(const StoredDevice &device) const;
+	const Sku &catalogSku(const Json &body) const;
+	Response listDevices(const TokenConfig &caller) const;
+	Response addDevice(const Request &request, const TokenConfig &caller) const;
+	Response resizeDevice(const Request &request, const std::string &deviceId, const TokenConfig &caller) const;
+	Response removeDevice(const std::string &deviceId, const TokenConfig &caller) const;
 	Response allocate(const Request &request, const TokenConfig &caller) const;
 	Response release(const std::string &jobId, const TokenConfig &caller) const;
 	Response recordUsage(const Request &request, const TokenConfig &caller) const;

@@ -19,6 +19,8 @@ namespace {
 
 // Schema changelog: one step per version, applied in order; a released step is never edited.
 //   1  accounts, devices, allocations with their GPU leases, usage records, agents seen.
+//   2  device_changes: when each device was added, resized and removed, and its SKUs; the
+//      devices of version 1 get theirs from their created_at and removed_at.
 constexpr std::string_view kMigrations[] = {
 	R"SQL(
 CREATE TABLE accounts (
@@ -77,6 +79,24 @@ CREATE TABLE agents (
 	last_seen INTEGER NOT NULL,
 	PRIMARY KEY (account, hostname)
 );
+)SQL",
+	R"SQL(
+-- Devices change size and come and go: this says which SKU a device had when, and so what a job
+-- on it was lent. `sku` is the SKU after the change (a removed device's last one); `previous_sku`
+-- is set for a resize only.
+CREATE TABLE device_changes (
+	id INTEGER PRIMARY KEY,
+	device_id TEXT NOT NULL REFERENCES devices(id),
+	at INTEGER NOT NULL,
+	change TEXT NOT NULL CHECK (change IN ('added', 'resized', 'removed')),
+	sku TEXT NOT NULL,
+	previous_sku TEXT
+);
+CREATE INDEX device_changes_device ON device_changes(device_id, at);
+-- Version 1 could not resize, so a device's SKU now is the one it was added with.
+INSERT INTO device_changes(device_id, at, change, sku) SELECT id, created_at, 'added', sku FROM devices;
+INSERT INTO device_changes(device_id, at, change, sku)
+	SELECT id, removed_at, 'removed', sku FROM devices WHERE removed_at IS NOT NULL;
 )SQL",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration step per schema version");
@@ -159,6 +179,34 @@ void releaseHeld(Database &db, const std::string &account, const std::string &jo
 		.bind(1, jobId).bind(2, account).bind(3, now).run();
 }
 
+std::optional<StoredDevice> loadDevice(Database &db, const std::string &account, const std::string &deviceId)
+{
+	Statement st = db.prepare("SELECT id, account, idx, sku, created_at FROM devices "
+				  "WHERE id = ? AND account = ? AND removed_at IS NULL");
+	st.bind(1, deviceId).bind(2, account);
+	if (!st.step())
+		return std::nullopt;
+	return StoredDevice{st.text(0), st.text(1), static_cast<int>(st.integer(2)), st.text(3), st.integer(4)};
+}
+
+// The job holding the device: its allocation is neither released nor ended by recorded usage
+// (recording usage releases it).
+std::optional<std::string> heldBy(Database &db, const std::string &deviceId)
+{
+	Statement st = db.prepare("SELECT job_id FROM allocations WHERE device_id = ? AND released_at IS NULL");
+	st.bind(1, deviceId);
+	if (!st.step())
+		return std::nullopt;
+	return st.text(0);
+}
+
+void noteChange(Database &db, const std::string &deviceId, TimeMs at, const char *change, const std::string &sku,
+		const std::optional<std::string> &previousSku = std::nullopt)
+{
+	db.prepare("INSERT INTO device_changes(device_id, at, change, sku, previous_sku) VALUES (?, ?, ?, ?, ?)")
+		.bind(1, deviceId).bind(2, at).bind(3, change).bind(4, sku).bind(5, previousSku).run();
+}
+
 std::string describeDifferences(const UsageRecord &stored, const UsageRecord &sent)
 {
 	std::vector<std::string> diffs;
@@ -202,10 +250,15 @@ Store::Store(const std::string &path) : db_(openDatabase(path))
 	migrate();
 }
 
+std::vector<std::string_view> Store::migrations()
+{
+	return {std::begin(kMigrations), std::end(kMigrations)};
+}
+
 void Store::migrate()
 {
 	int from = db_.userVersion();
-	db_.migrate({std::begin(kMigrations), std::end(kMigrations)}, "allocator database");
+	db_.migrate(migrations(), "allocator database");
 	// Each step has committed by now, so each one is logged as done.
 	for (int v = from + 1; v <= kSchemaVersion; ++v)
 		spdlog::info("database {}: migrated to schema version {}", db_.path(), v);
@@ -223,8 +276,10 @@ bool Store::seedAccount(const std::string &account, const std::vector<std::strin
 			return;
 		Statement insert = db_.prepare("INSERT INTO devices(id, account, idx, sku, created_at) VALUES (?, ?, ?, ?, ?)");
 		for (std::size_t i = 0; i < skus.size(); ++i) {
+			std::string id = newUuid();
 			insert.reset();
-			insert.bind(1, newUuid()).bind(2, account).bind(3, static_cast<int>(i)).bind(4, skus[i]).bind(5, now).run();
+			insert.bind(1, id).bind(2, account).bind(3, static_cast<int>(i)).bind(4, skus[i]).bind(5, now).run();
+			noteChange(db_, id, now, "added", skus[i]);
 		}
 		created = true;
 	});
@@ -252,6 +307,108 @@ std::vector<StoredDevice> Store::allDevices()
 	while (st.step())
 		out.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)), st.text(3), st.integer(4)});
 	return out;
+}
+
+AddDeviceResult Store::addDevice(const std::string &account, const std::string &sku, int maxDevices)
+{
+	std::lock_guard lock(mutex_);
+	AddDeviceResult r;
+	db_.transaction([&] {
+		std::vector<int> taken;
+		{
+			Statement st = db_.prepare("SELECT idx FROM devices WHERE account = ? AND removed_at IS NULL ORDER BY idx");
+			st.bind(1, account);
+			while (st.step())
+				taken.push_back(static_cast<int>(st.integer(0)));
+		}
+		if (static_cast<int>(taken.size()) >= maxDevices) {
+			r.kind = AddDeviceResult::Kind::Limit;
+			r.devices = static_cast<int>(taken.size());
+			return;
+		}
+		// The lowest free index, so the other devices keep theirs (and the agent's view of them).
+		int index = 0;
+		for (int t : taken) {
+			if (t != index)
+				break;
+			++index;
+		}
+		StoredDevice &d = r.device;
+		d = {newUuid(), account, index, sku, nowMs()};
+		db_.prepare("INSERT INTO devices(id, account, idx, sku, created_at) VALUES (?, ?, ?, ?, ?)")
+			.bind(1, d.id).bind(2, account).bind(3, d.index).bind(4, d.sku).bind(5, d.createdAt).run();
+		noteChange(db_, d.id, d.createdAt, "added", d.sku);
+		r.kind = AddDeviceResult::Kind::Added;
+	});
+	return r;
+}
+
+// Under the same mutex and in one transaction with allocate(), so of a resize and an allocation
+// racing for one device exactly one sees the other: an allocation is always lent the device's SKU
+// of the moment, and no held allocation ever has its device resized under it.
+ResizeResult Store::resizeDevice(const std::string &account, const std::string &deviceId, const std::string &sku,
+				 bool allowed)
+{
+	std::lock_guard lock(mutex_);
+	ResizeResult r;
+	db_.transaction([&] {
+		auto d = loadDevice(db_, account, deviceId);
+		if (!d) {
+			r.kind = ResizeResult::Kind::UnknownDevice;
+			return;
+		}
+		r.previousSku = d->sku;
+		if (d->sku == sku) {
+			// Nothing changes, so neither the token's allowed SKUs nor a running job stand in the way.
+			Statement st = db_.prepare("SELECT max(at) FROM device_changes WHERE device_id = ? "
+						   "AND change IN ('added', 'resized')");
+			st.bind(1, d->id);
+			r.changedAt = st.step() ? st.optInteger(0).value_or(d->createdAt) : d->createdAt;
+			r.device = *d;
+			r.kind = ResizeResult::Kind::Unchanged;
+			return;
+		}
+		if (!allowed) {
+			r.kind = ResizeResult::Kind::NotAllowed;
+			return;
+		}
+		if (auto job = heldBy(db_, d->id)) {
+			r.kind = ResizeResult::Kind::DeviceBusy;
+			r.busyJob = *job;
+			return;
+		}
+		r.changedAt = nowMs();
+		db_.prepare("UPDATE devices SET sku = ? WHERE id = ?").bind(1, sku).bind(2, d->id).run();
+		noteChange(db_, d->id, r.changedAt, "resized", sku, d->sku);
+		r.device = *d;
+		r.device.sku = sku;
+		r.kind = ResizeResult::Kind::Resized;
+	});
+	return r;
+}
+
+RemoveResult Store::removeDevice(const std::string &account, const std::string &deviceId)
+{
+	std::lock_guard lock(mutex_);
+	RemoveResult r;
+	db_.transaction([&] {
+		auto d = loadDevice(db_, account, deviceId);
+		if (!d) {
+			r.kind = RemoveResult::Kind::UnknownDevice;
+			return;
+		}
+		if (auto job = heldBy(db_, d->id)) {
+			r.kind = RemoveResult::Kind::DeviceBusy;
+			r.busyJob = *job;
+			return;
+		}
+		r.removedAt = nowMs();
+		db_.prepare("UPDATE devices SET removed_at = ? WHERE id = ?").bind(1, r.removedAt).bind(2, d->id).run();
+		noteChange(db_, d->id, r.removedAt, "removed", d->sku);
+		r.device = *d;
+		r.kind = RemoveResult::Kind::Removed;
+	});
+	return r;
 }
 
 void Store::noteAgent(const std::string &account, const std::string &hostname, const std::string &agentVersion)
@@ -309,14 +466,10 @@ AllocateResult Store::allocate(const std::string &account, const std::string &jo
 			r.detail = skuName;
 			return;
 		}
-		{
-			Statement st = db_.prepare("SELECT job_id FROM allocations WHERE device_id = ? AND released_at IS NULL");
-			st.bind(1, deviceId);
-			if (st.step()) {
-				r.kind = AllocateResult::Kind::DeviceBusy;
-				r.detail = st.text(0);
-				return;
-			}
+		if (auto job = heldBy(db_, deviceId)) {
+			r.kind = AllocateResult::Kind::DeviceBusy;
+			r.detail = *job;
+			return;
 		}
 		std::vector<GpuSlot> busy;
 		{

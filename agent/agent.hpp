@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -65,6 +66,8 @@ private:
 	void requireAllocator();
 	void refreshDevices();
 	void deliverOwedRecords();
+	// Runs a device change at the allocator; no answer becomes 503 allocator_unreachable.
+	Device changeAtAllocator(const std::function<Device()> &change);
 	// Capped exponential back-off: min(retry_max_seconds, base * 2^attempts).
 	std::int64_t backoffCeilingMs(int attempts, std::int64_t baseMs) const;
 	// A full-jitter draw below that ceiling (500 ms base, 100 ms floor), so agents that lost the

@@ -87,6 +87,22 @@ void Agent::deliverOwedRecords()
 	}
 }
 
+Device Agent::changeAtAllocator(const std::function<Device()> &change)
+{
+	try {
+		return change();
+	} catch (const ApiError &) {
+		throw;
+	} catch (const Error &e) {
+		if (e.code() != ExitCode::AllocatorUnreachable)
+			throw;
+		markUnreachable(e.what());
+		throw ApiError(503, "allocator_unreachable",
+			       fmt::format("the allocator at {} did not answer ({}); if it received the change, hac-smi shows it "
+					   "once the allocator is back", link_.url(), e.what()));
+	}
+}
+
 Json Agent::skuCatalog()
 {
 	std::vector<std::string> allowed;
@@ -115,7 +131,7 @@ Json Agent::resizeDevice(const Peer &peer, int index, const std::string &skuName
 	if (before.sku == sku.name)
 		return Json{{"device", before}, {"previous_sku", before.sku}, {"changed", false}};
 	deliverOwedRecords();
-	Device after = link_.resizeDevice(before.id, sku.name);
+	Device after = changeAtAllocator([&] { return link_.resizeDevice(before.id, sku.name); });
 	TimeMs at = nowMs();
 	log_.recordDeviceChange({at, index, before.id, "resize", before.sku, after.sku, peer.uid});
 	spdlog::info("device {} resized from {} to {} by {}", index, before.sku, after.sku, userName(peer.uid));
@@ -129,7 +145,7 @@ Json Agent::addDevice(const Peer &peer, const std::string &skuName)
 	requirePrivileged(peer, "Adding a device");
 	Sku sku = knownSku(skuName);
 	requireAllocator();
-	Device added = link_.addDevice(sku.name);
+	Device added = changeAtAllocator([&] { return link_.addDevice(sku.name); });
 	log_.recordDeviceChange({nowMs(), added.index, added.id, "add", std::nullopt, added.sku, peer.uid});
 	spdlog::info("device {} ({}) added by {}", added.index, added.sku, userName(peer.uid));
 	refreshDevices();
@@ -144,7 +160,7 @@ Json Agent::removeDevice(const Peer &peer, int index, int waitMs)
 	jobs_.claimDevice(index, waitMs, "removal", fmt::format("Device {} cannot be removed", index));
 	DeviceClaim claim(jobs_, index);
 	deliverOwedRecords();
-	link_.removeDevice(gone.id);
+	changeAtAllocator([&] { return link_.removeDevice(gone.id); });
 	log_.recordDeviceChange({nowMs(), index, gone.id, "remove", gone.sku, std::nullopt, peer.uid});
 	spdlog::info("device {} ({}) removed by {}", index, gone.sku, userName(peer.uid));
 	refreshDevices();

@@ -52,8 +52,9 @@ Json change(AgentClient &agent, const Options &options, int device, const std::s
 	const bool unlimited = waiting && *options.waitSeconds == 0;
 	bool told = false;
 	for (;;) {
+		// The first request does not wait, so a user learns at once what is being waited for.
 		int waitMs = 0;
-		if (waiting) {
+		if (waiting && told) {
 			auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
 			waitMs = unlimited ? kServerWaitMs : int(std::clamp<long long>(left, 0, kServerWaitMs));
 		}

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -180,6 +181,8 @@ Installer::Installer(const PythonEnv &env) : env_(env)
 
 int Installer::run(const std::vector<std::string> &args, const std::string &shown)
 {
+	// What hac-update said so far comes before the wait, also through a pipe or into a file.
+	std::fflush(stdout);
 	{
 		std::ofstream log(logFile_, std::ios::app);
 		log << "$ " << (shown.empty() ? fmt::format("{}", fmt::join(args, " ")) : shown) << "\n";
@@ -282,7 +285,7 @@ std::string Installer::logTail(std::size_t lines) const
 	}
 	std::string out;
 	for (const std::string &l : tail)
-		out += "  " + l + "\n";
+		out += (out.empty() ? "  " : "\n  ") + l;
 	return out;
 }
 

@@ -225,6 +225,11 @@ Response Api::route(const Request &req, std::string &account) const
 		requireMethod(req, {"GET"});
 		return version();
 	}
+	// Signed content, verified by the client: no token, as the tools that fetch it have none.
+	if (Releases::owns(path)) {
+		requireMethod(req, {"GET"});
+		return releases_.handle(req);
+	}
 	if (path == "/v1/skus") {
 		requireMethod(req, {"GET"});
 		const TokenConfig &caller = authenticate(req);

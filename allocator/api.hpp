@@ -4,6 +4,7 @@
 #include <http_server.hpp>
 
 #include "config.hpp"
+#include "releases.hpp"
 #include "store.hpp"
 
 namespace hac::allocator {
@@ -13,7 +14,7 @@ constexpr int kApiVersion = 1;
 class Api {
 public:
 	// Borrows both for its lifetime.
-	Api(const Config &config, Store &store) : config_(config), store_(store) {}
+	Api(const Config &config, Store &store) : config_(config), store_(store), releases_(config.releases) {}
 
 	// Never throws: every failure becomes an error response, and each request is logged.
 	Response handle(const Request &request) const;
@@ -38,6 +39,7 @@ private:
 
 	const Config &config_;
 	Store &store_;
+	Releases releases_;
 };
 
 } // namespace hac::allocator

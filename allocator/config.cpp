@@ -18,6 +18,7 @@
 
 #include <hac/config.hpp>
 #include <hac/error.hpp>
+#include <release/version.hpp>
 
 namespace hac::allocator {
 
@@ -166,6 +167,28 @@ TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Cata
 	return t;
 }
 
+ReleasesConfig readReleases(const ConfigSection &root, const fs::path &base)
+{
+	ReleasesConfig r;
+	auto sec = root.table("releases");
+	if (!sec)
+		return r;
+	auto dir = sec->string("dir");
+	if (!dir || dir->empty())
+		sec->fail("dir", "missing; give the folder that hac-release writes releases into");
+	r.dir = resolve(base, *dir);
+	std::error_code ec;
+	if (!fs::is_directory(r.dir, ec))
+		sec->fail("dir", fmt::format("{} is not a folder; create it (hac-release fills it)", r.dir));
+	if (auto pinned = sec->string("pinned")) {
+		if (!release::isFrameworkVersion(*pinned))
+			sec->fail("pinned", fmt::format("'{}' is not a release version such as \"24.5.0\"", *pinned));
+		r.pinned = *pinned;
+	}
+	sec->finish();
+	return r;
+}
+
 } // namespace
 
 std::optional<ListenAddress> parseListen(std::string_view text)
@@ -225,6 +248,7 @@ Config loadConfig(const std::string &file)
 	c.catalog = readCatalog(root, c.inventory);
 	for (const ConfigSection &sec : root.tables("token"))
 		c.tokens.push_back(readToken(sec, base, c.catalog, c.inventory, c.tokens));
+	c.releases = readReleases(root, base);
 	root.finish();
 	if (c.tokens.empty())
 		throw Error(ExitCode::Failure, fmt::format("{}: no [[token]] is configured; add one with name, token "

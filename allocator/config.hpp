@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "releases.hpp"
 
 namespace hac::allocator {
 
@@ -32,6 +33,7 @@ struct Config {
 	Inventory inventory;
 	Catalog catalog;
 	std::vector<TokenConfig> tokens;
+	ReleasesConfig releases;
 };
 
 // Throws hac::Error(Failure) naming FILE:LINE: KEY for anything wrong, unknown keys included.

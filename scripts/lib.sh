@@ -21,8 +21,9 @@ HAC_BUILD_PACKAGES=(
 # What the demo needs besides the build: curl asks the agent whether it is up.
 HAC_DEMO_PACKAGES=(curl)
 # What the bats suites run: real processes, JSON checked with jq, raw HTTP with nc, the SQLite
-# shell for the job log, python3-venv for hac-update's environments, ps/pkill and setsid/flock.
-HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux)
+# shell for the job log, python3-venv for hac-update's environments, ps/pkill and setsid/flock, the
+# openssl command for the release keys the hac-update tests make.
+HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl)
 
 hac_say() { printf '==> %s\n' "$*" >&2; }
 hac_die() {

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <memory>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -54,10 +55,31 @@ std::optional<Peer> peerOf(MHD_Connection *connection)
 	return Peer{cred.pid, cred.uid, cred.gid};
 }
 
+MHD_Result send(MHD_Connection *connection, const Response &r);
+
+// libmicrohttpd owns the descriptor from here and closes it with the response.
+MHD_Response *fileResponse(const Response &r)
+{
+	int fd = open(r.filePath.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return nullptr;
+	MHD_Response *response = MHD_create_response_from_fd_at_offset64(r.fileLength, fd, r.fileOffset);
+	if (!response)
+		close(fd);
+	return response;
+}
+
 MHD_Result send(MHD_Connection *connection, const Response &r)
 {
-	MHD_Response *response = MHD_create_response_from_buffer(r.body.size(), const_cast<char *>(r.body.data()),
-								 MHD_RESPMEM_MUST_COPY);
+	MHD_Response *response;
+	if (!r.filePath.empty()) {
+		response = fileResponse(r);
+		if (!response)
+			return send(connection, Response::error(404, "not_found", "the file is gone"));
+	} else {
+		response = MHD_create_response_from_buffer(r.body.size(), const_cast<char *>(r.body.data()),
+							   MHD_RESPMEM_MUST_COPY);
+	}
 	if (!response)
 		return MHD_NO;
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, r.contentType.c_str());
@@ -139,6 +161,18 @@ Response Response::json(int status, const Json &body)
 Response Response::error(int status, const std::string &code, const std::string &message)
 {
 	return json(status, errorBody(code, message));
+}
+
+Response Response::file(int status, std::string path, std::uint64_t offset, std::uint64_t length,
+			std::string contentType)
+{
+	Response r;
+	r.status = status;
+	r.contentType = std::move(contentType);
+	r.filePath = std::move(path);
+	r.fileOffset = offset;
+	r.fileLength = length;
+	return r;
 }
 
 HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)

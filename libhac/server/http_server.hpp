@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -37,9 +38,16 @@ struct Response {
 	std::string body;
 	std::string contentType = "application/json";
 	std::map<std::string, std::string> headers;
+	// When set, the body is `fileLength` bytes of this file from `fileOffset`, sent from the file
+	// (sendfile) instead of `body`; a file that cannot be opened by then is answered 404.
+	std::string filePath;
+	std::uint64_t fileOffset = 0;
+	std::uint64_t fileLength = 0;
 
 	static Response json(int status, const Json &body);
 	static Response error(int status, const std::string &code, const std::string &message);
+	static Response file(int status, std::string path, std::uint64_t offset, std::uint64_t length,
+			     std::string contentType = "application/octet-stream");
 };
 
 using Handler = std::function<Response(const Request &)>;

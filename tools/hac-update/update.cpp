@@ -1,0 +1,455 @@
+// The verbs in the order the issue gives them. Everything that can refuse a release (signature,
+// expiry, rollback, agent version, each file's size and sha256) runs before the environment is
+// touched; after pip, the installed versions are read back, and a failed install is undone from
+// the copies saved just before.
+#include "update.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <hac/agent_client.hpp>
+#include <hac/error.hpp>
+#include <hac/render.hpp>
+#include <release/version.hpp>
+
+#include "env_state.hpp"
+#include "installer.hpp"
+#include "package_cache.hpp"
+#include "release_source.hpp"
+#include "trust_state.hpp"
+
+namespace hac::update {
+
+namespace {
+
+// Where releases come from and who asked: the allocator the agent uses, or --allocator.
+struct Source {
+	std::unique_ptr<ReleaseSource> releases;
+	std::string agentVersion;   // empty when the agent was not asked
+};
+
+std::string keysDir(const Options &opt)
+{
+	if (!opt.keysDir.empty())
+		return opt.keysDir;
+	if (const char *env = std::getenv("HAC_KEYS_DIR"); env && *env)
+		return env;
+	return kDefaultKeysDir;
+}
+
+// The agent knows the allocator this VM belongs to (GET /v1/version, "allocator.url"): asking it
+// keeps one place of configuration, and needs no change to the agent.
+Source openSource(const Options &opt)
+{
+	Source s;
+	std::string url = opt.allocator;
+	if (url.empty()) {
+		AgentClient agent(resolveSocketPath(opt.socket));
+		Json v = agent.get("/v1/version");
+		s.agentVersion = v.value("agent_version", "");
+		if (v.contains("allocator") && v["allocator"].is_object())
+			url = v["allocator"].value("url", "");
+		if (url.empty())
+			throw Error(ExitCode::Failure, "hac-agent reports no allocator URL; set [allocator] url in its config, "
+						       "or give --allocator URL");
+	}
+	s.releases = std::make_unique<ReleaseSource>(url, keysDir(opt));
+	for (const std::string &problem : s.releases->keyProblems())
+		fmt::print(stderr, "hac-update: warning: {}\n", problem);
+	return s;
+}
+
+ReleaseIndex nonEmptyIndex(ReleaseSource &source)
+{
+	ReleaseIndex index = source.index();
+	if (index.frameworks.empty() || index.pinned.empty())
+		throw Error(ExitCode::NotFound, fmt::format("the allocator at {} offers no framework release", source.url()));
+	return index;
+}
+
+void printJson(const Json &doc)
+{
+	fmt::print("{}", renderJson(doc, JsonStyle::Pretty));
+}
+
+Json releaseJson(const VerifiedRelease &r)
+{
+	Json packages = Json::array();
+	for (const release::Package &p : r.manifest.packages)
+		packages.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file}, {"size", p.size},
+				    {"sha256", p.sha256}});
+	return Json{{"framework", r.manifest.framework},
+		    {"key_id", r.keyId},
+		    {"created_at", formatTime(r.manifest.createdAt)},
+		    {"expires_at", formatTime(r.manifest.expiresAt)},
+		    {"min_agent_version", r.manifest.minAgentVersion},
+		    {"packages", packages}};
+}
+
+void checkNotExpired(const VerifiedRelease &r)
+{
+	if (r.manifest.expired(nowMs()))
+		throw Error(ExitCode::VerificationFailed,
+			    fmt::format("release {}'s manifest expired at {}: its operator must sign it again "
+					"(hac-release --replace); nothing was changed", r.manifest.framework,
+					formatTime(r.manifest.expiresAt)));
+}
+
+// Everything that refuses a release before a byte is downloaded.
+void checkInstallable(const VerifiedRelease &r, const TrustState &trust, bool allowOlder, const Source &source)
+{
+	checkNotExpired(r);
+	const std::string &fw = r.manifest.framework;
+	if (!trust.newestInstalled().empty() && release::compareVersions(fw, trust.newestInstalled()) < 0 && !allowOlder)
+		throw Error(ExitCode::VerificationFailed,
+			    fmt::format("release {} is older than {}, which was installed before (rollback protection, {}); "
+					"to go back on purpose run 'hac-update --target {} --allow-older'; nothing was changed",
+					fw, trust.newestInstalled(), trust.file(), fw));
+	if (!source.agentVersion.empty() && release::isFrameworkVersion(source.agentVersion) &&
+	    release::compareVersions(source.agentVersion, r.manifest.minAgentVersion) < 0)
+		throw Error(ExitCode::Failure,
+			    fmt::format("release {} needs hac-agent {} or newer, and this VM runs {}: upgrade hac-agent "
+					"first; nothing was changed", fw, r.manifest.minAgentVersion, source.agentVersion));
+}
+
+bool askYesNo(const std::string &question, bool json)
+{
+	std::FILE *out = json ? stderr : stdout;
+	fmt::print(out, "{} (y/n, default: n) ", question);
+	std::fflush(out);
+	std::string answer;
+	if (!std::getline(std::cin, answer))
+		fmt::print(out, "\n");
+	while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r'))
+		answer.pop_back();
+	return answer == "y" || answer == "Y" || answer == "yes" || answer == "Yes" || answer == "YES";
+}
+
+// The restoring half of install(): removes what the failed run changed, reinstalls the saved
+// copies of what was there, and says where that leaves the environment.
+[[noreturn]] void undo(Installer &installer, const PythonEnv &env, const release::Manifest &m,
+		       const std::vector<std::string> &wheels, const EnvState &before,
+		       const std::vector<SavedPackage> &saved, const std::string &failure, const std::string &pipSaid,
+		       Json &doc, const Options &opt)
+{
+	EnvState now = assess(env, m);
+	for (std::size_t i = 0; i < m.packages.size(); ++i)
+		if (now.packages[i].installed != before.packages[i].installed)
+			installer.removeWheel(wheels[i]);
+	std::vector<std::string> copies, problems;
+	for (const SavedPackage &s : saved) {
+		if (!s.wheel.empty())
+			copies.push_back(s.wheel);
+		else
+			problems.push_back(s.problem);
+	}
+	if (!copies.empty())
+		installer.pipInstall(copies);
+	now = assess(env, m);
+
+	bool restored = true;
+	for (std::size_t i = 0; i < m.packages.size(); ++i)
+		if (now.packages[i].installed != before.packages[i].installed)
+			restored = false;
+	std::string message;
+	if (restored) {
+		clearPending(env.path);
+		message = fmt::format("{} installing framework {}; the previous packages were put back, and {} is as it "
+				      "was before: {}. pip's log: {}{}", failure, m.framework, env.path,
+				      installedSummary(now), installer.logFile(), pipSaid);
+	} else {
+		message = fmt::format("{} installing framework {}, and putting back the previous packages did not "
+				      "succeed{}: {} now holds {} (before: {}). Run 'hac-update --force' to finish the "
+				      "install. pip's log: {}{}", failure, m.framework,
+				      problems.empty() ? "" : fmt::format(" ({})", fmt::join(problems, "; ")), env.path,
+				      installedSummary(now), installedSummary(before), installer.logFile(), pipSaid);
+	}
+	if (opt.json) {
+		doc["action"] = restored ? "restored" : "failed";
+		doc["installed"] = installedJson(now);
+		doc["state"] = restored ? "as_before" : "unknown";
+		printJson(doc);
+	}
+	throw Error(ExitCode::Failure, message);
+}
+
+// Downloads and checks every file, saves what is installed, runs pip, and reads back the result.
+// `doc` is the JSON report, completed here.
+int install(const PythonEnv &env, ReleaseSource &source, const VerifiedRelease &r, const EnvState &before,
+	    bool allowOlder, TrustState &trust, Json &doc, const Options &opt)
+{
+	const release::Manifest &m = r.manifest;
+	bool bars = !opt.json && isatty(STDERR_FILENO);
+	if (opt.dryRun) {
+		std::uint64_t bytes = 0;
+		for (const release::Package &p : m.packages)
+			bytes += p.size;
+		doc["action"] = "dry_run";
+		if (opt.json)
+			printJson(doc);
+		else
+			fmt::print("Dry run: would download up to {} bytes into {} and install {} into {}; nothing was "
+				   "changed.\n", bytes, releaseCacheDir(m.framework), releaseSummary(m), env.path);
+		return 0;
+	}
+
+	std::vector<std::string> wheels;
+	for (const release::Package &p : m.packages) {
+		FetchedPackage f = fetchPackage(source, m.framework, p, bars);
+		wheels.push_back(f.path);
+		doc["downloads"].push_back({{"file", p.file}, {"size", p.size}, {"sha256", p.sha256}, {"cached", f.cached},
+					    {"resumed_from", f.resumedFrom}, {"path", f.path}});
+		if (!opt.json)
+			fmt::print("  {}: {}, sha256 verified\n", p.file,
+				   f.cached ? "in the cache" : f.resumedFrom ? fmt::format("downloaded, resumed at byte {}", f.resumedFrom)
+									     : std::string("downloaded"));
+	}
+
+	Installer installer(env);
+	std::vector<SavedPackage> saved = installer.save(before.installed);
+	for (const SavedPackage &s : saved)
+		if (!s.problem.empty())
+			fmt::print(stderr, "hac-update: warning: {}\n", s.problem);
+	writePending({env.path, m.framework, allowOlder, nowMs()});
+	if (!opt.json)
+		fmt::print("Installing with pip (log: {})\n", installer.logFile());
+	int status = installer.pipInstall(wheels);
+	EnvState after = assess(env, m);
+	bool installed = true;
+	for (const PackageState &p : after.packages)
+		if (p.health != Health::Ok)
+			installed = false;
+	if (status != 0 || !installed) {
+		std::string failure = status > 128 ? fmt::format("pip was stopped by signal {}", status - 128)
+				    : status != 0 ? fmt::format("pip failed (exit {})", status)
+						  : fmt::format("pip succeeded but left {}", installedSummary(after));
+		std::string pipSaid = status != 0 ? "\npip's last lines:\n" + installer.logTail(3) : "";
+		undo(installer, env, m, wheels, before, saved, failure, pipSaid, doc, opt);
+	}
+
+	clearPending(env.path);
+	trust.noteInstalled(m.framework);
+	after = assess(env, m);
+	doc["action"] = "installed";
+	doc["installed"] = installedJson(after);
+	doc["state"] = "installed";
+	if (opt.json)
+		printJson(doc);
+	else
+		fmt::print("Installed framework {} into {}: {}\n", m.framework, env.path, releaseSummary(m));
+	return 0;
+}
+
+Json baseDocument(const PythonEnv &env, const ReleaseSource &source, const VerifiedRelease &r, const EnvState &state)
+{
+	return Json{{"schema_version", kSchemaVersion},
+		    {"env", envJson(env)},
+		    {"allocator", source.url()},
+		    {"release", releaseJson(r)},
+		    {"before", installedJson(state)},
+		    {"downloads", Json::array()}};
+}
+
+void printIntro(const PythonEnv &env, const ReleaseSource &source, const VerifiedRelease &r)
+{
+	fmt::print("Environment: {} ({}, chosen by {})\n", env.path, env.kind, env.chosenBy);
+	fmt::print("Release {} from {}: signed by key {} ({}), expires {}\n", r.manifest.framework, source.url(), r.keyId,
+		   r.keyFile, formatTime(r.manifest.expiresAt));
+}
+
+int runCheck(const Options &opt)
+{
+	PythonEnv env = resolveEnvironment(opt.prefix, opt.envName);
+	Source src = openSource(opt);
+	std::string framework = opt.target;
+	if (framework.empty())
+		framework = nonEmptyIndex(*src.releases).pinned;
+	VerifiedRelease r = src.releases->fetch(framework);
+	checkNotExpired(r);
+	EnvState state = assess(env, r.manifest);
+	std::string message = describe(state, r.manifest, env, opt.target.empty() ? "the allocator expects" : "--target asks for",
+				       opt.target.empty() ? "hac-update --force" : "hac-update --target " + opt.target);
+	if (opt.json) {
+		printJson(Json{{"schema_version", kSchemaVersion},
+			       {"env", envJson(env)},
+			       {"allocator", src.releases->url()},
+			       {"expected", releaseJson(r)},
+			       {"installed", installedJson(state)},
+			       {"status", healthName(state.health)},
+			       {"message", message}});
+	} else {
+		fmt::print("{}: {}\n", state.health == Health::Ok ? "ok" : healthName(state.health), message);
+	}
+	return state.health == Health::Ok ? 0 : toInt(ExitCode::NeedsFix);
+}
+
+int runList(const Options &opt)
+{
+	std::optional<PythonEnv> env;
+	try {
+		env = resolveEnvironment(opt.prefix, opt.envName);
+	} catch (const Error &e) {
+		if (e.code() != ExitCode::Usage)
+			throw;
+	}
+	Source src = openSource(opt);
+	ReleaseIndex index = src.releases->index();
+	Json releases = Json::array();
+	Table table({{"framework"}, {"packages"}, {"expires"}, {""}});
+	for (const std::string &fw : index.frameworks) {
+		Json entry = {{"framework", fw}, {"pinned", fw == index.pinned}, {"latest", fw == index.latest}};
+		std::vector<std::string> notes;
+		if (fw == index.pinned)
+			notes.push_back("pinned");
+		if (fw == index.latest)
+			notes.push_back("latest");
+		try {
+			VerifiedRelease r = src.releases->fetch(fw);
+			entry.update(releaseJson(r));
+			bool expired = r.manifest.expired(nowMs());
+			entry["verified"] = !expired;
+			entry["error"] = expired ? Json("expired") : Json(nullptr);
+			bool held = env && assess(*env, r.manifest).health == Health::Ok;
+			entry["installed"] = held;
+			if (held)
+				notes.push_back("installed");
+			if (expired)
+				notes.push_back("EXPIRED");
+			table.addRow({fw, releaseSummary(r.manifest), formatTime(r.manifest.expiresAt), fmt::format("{}", fmt::join(notes, ", "))});
+		} catch (const Error &e) {
+			if (e.code() != ExitCode::VerificationFailed && e.code() != ExitCode::NotFound)
+				throw;
+			entry["verified"] = false;
+			entry["error"] = e.what();
+			entry["installed"] = false;
+			notes.push_back("NOT VERIFIED");
+			table.addRow({fw, "", "", fmt::format("{}", fmt::join(notes, ", "))});
+			if (!opt.json)
+				fmt::print(stderr, "hac-update: {}\n", e.what());
+		}
+		releases.push_back(std::move(entry));
+	}
+	if (opt.json) {
+		printJson(Json{{"schema_version", kSchemaVersion},
+			       {"allocator", src.releases->url()},
+			       {"env", env ? envJson(*env) : Json(nullptr)},
+			       {"pinned", index.pinned.empty() ? Json(nullptr) : Json(index.pinned)},
+			       {"latest", index.latest.empty() ? Json(nullptr) : Json(index.latest)},
+			       {"releases", releases}});
+	} else if (index.frameworks.empty()) {
+		fmt::print("The allocator at {} offers no framework release.\n", src.releases->url());
+	} else {
+		fmt::print("Releases at {}:\n{}", src.releases->url(), table.render());
+	}
+	return 0;
+}
+
+// No verb: the latest release, if it is newer, after a question.
+int runUpgrade(const Options &opt)
+{
+	PythonEnv env = resolveEnvironment(opt.prefix, opt.envName);
+	Source src = openSource(opt);
+	ReleaseIndex index = nonEmptyIndex(*src.releases);
+	VerifiedRelease latest = src.releases->fetch(index.latest);
+	EnvState state = assess(env, latest.manifest);
+	Json doc = baseDocument(env, *src.releases, latest, state);
+	const std::string &fw = latest.manifest.framework;
+	std::string current = state.framework.empty()
+		? fmt::format("none ({})", installedSummary(state)) : fmt::format("{} ({})", state.framework, installedSummary(state));
+
+	bool newer = state.health != Health::Ok &&
+		     (state.framework.empty() || release::compareVersions(state.framework, fw) <= 0);
+	if (!newer) {
+		doc["action"] = "up_to_date";
+		if (opt.json)
+			printJson(doc);
+		else
+			fmt::print("Currently installed: {}\n{}\n", current,
+				   state.health == Health::Ok ? fmt::format("This is the latest release; {} is up to date.", env.path)
+							      : fmt::format("No newer release: the latest is {}.", fw));
+		return 0;
+	}
+	TrustState trust = TrustState::load();
+	if (!opt.json) {
+		fmt::print("Currently installed: {}\n", current);
+		fmt::print("Possible upgrading version: {} ({})\n", fw, releaseSummary(latest.manifest));
+	}
+	checkInstallable(latest, trust, false, src);
+	if (!opt.yes && !opt.dryRun) {
+		if (!isatty(STDIN_FILENO))
+			throw Error(ExitCode::Usage, fmt::format("not upgrading to {}: stdin is not a terminal to answer the "
+								 "question; give --yes to upgrade without asking", fw));
+		if (!askYesNo("Do you want to upgrade?", opt.json)) {
+			doc["action"] = "declined";
+			if (opt.json)
+				printJson(doc);
+			else
+				fmt::print("Not upgraded; nothing was changed.\n");
+			return 0;
+		}
+	}
+	if (!opt.json)
+		printIntro(env, *src.releases, latest);
+	return install(env, *src.releases, latest, state, false, trust, doc, opt);
+}
+
+// --force and --target: a named release (the pinned one by default), without a question.
+int runInstall(const Options &opt)
+{
+	PythonEnv env = resolveEnvironment(opt.prefix, opt.envName);
+	std::optional<PendingInstall> pending = readPending(env.path);
+	Source src = openSource(opt);
+	std::string framework = opt.target;
+	bool allowOlder = opt.allowOlder;
+	if (framework.empty() && pending && !pending->framework.empty()) {
+		framework = pending->framework;
+		allowOlder = pending->allowOlder;
+		if (!opt.json)
+			fmt::print("Finishing the install of framework {} that was cut short.\n", framework);
+	}
+	if (framework.empty())
+		framework = nonEmptyIndex(*src.releases).pinned;
+	VerifiedRelease r = src.releases->fetch(framework);
+	EnvState state = assess(env, r.manifest);
+	Json doc = baseDocument(env, *src.releases, r, state);
+	if (!opt.force && state.health == Health::Ok) {
+		doc["action"] = "up_to_date";
+		if (opt.json)
+			printJson(doc);
+		else
+			fmt::print("{} already holds framework {}: {}. Give --force to install it again.\n", env.path,
+				   framework, releaseSummary(r.manifest));
+		return 0;
+	}
+	TrustState trust = TrustState::load();
+	checkInstallable(r, trust, allowOlder, src);
+	if (!opt.json) {
+		printIntro(env, *src.releases, r);
+		fmt::print("Currently installed: {}\n", installedSummary(state));
+	}
+	return install(env, *src.releases, r, state, allowOlder, trust, doc, opt);
+}
+
+} // namespace
+
+int runUpdate(const Options &opt)
+{
+	if (opt.allowOlder && opt.target.empty())
+		throw Error(ExitCode::Usage, "--allow-older needs --target VERSION: name the older release to go back to");
+	if (!opt.target.empty() && !release::isFrameworkVersion(opt.target))
+		throw Error(ExitCode::Usage, fmt::format("--target '{}' is not a release version such as 24.5.0", opt.target));
+	if (opt.check)
+		return runCheck(opt);
+	if (opt.list)
+		return runList(opt);
+	if (opt.force || !opt.target.empty())
+		return runInstall(opt);
+	return runUpgrade(opt);
+}
+
+} // namespace hac::update

@@ -46,6 +46,10 @@ public:
 	void recordUsage(const std::string &jobId, const std::string &body);
 
 	const std::string &url() const { return client_.baseUrl(); }
+	// The connect and request timeouts of `settings`, for the requests that start from now on.
+	void setTimeouts(const AllocatorSettings &settings);
+	// Ends the request in flight and refuses later ones (AllocatorUnreachable): for stopping.
+	void cancel();
 
 private:
 	HttpClient client_;

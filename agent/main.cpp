@@ -49,15 +49,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 	std::signal(SIGPIPE, SIG_IGN);
 
-	try {
+	// The options given here win over the file, at start and at every reload (SIGHUP).
+	auto loadConfig = [&] {
 		hac::AgentConfig config = hac::loadAgentConfig(configFile);
 		if (!socket.empty())
 			config.socket = socket;
 		if (!logLevel.empty())
 			config.logLevel = logLevel;
-		spdlog::set_level(spdlog::level::from_str(config.logLevel == "warning" ? "warn" : config.logLevel));
+		return config;
+	};
+	try {
+		hac::AgentConfig config = loadConfig();
+		hac::setLogLevel(config.logLevel);
 		hac::Agent agent(config, hac::systemdListenFd());
-		agent.run();
+		agent.run(loadConfig);
 		spdlog::info("stopped");
 		return 0;
 	} catch (const hac::Error &e) {

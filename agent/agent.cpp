@@ -88,7 +88,14 @@ Agent::Agent(AgentConfig config, int listenFd)
 	bool activated = listenFd >= 0;
 	if (!activated)
 		listenFd = listenUnix(config_.socket, config_.socketMode);
-	server_ = std::make_unique<HttpServer>(listenFd, [this](const Request &r) { return handleRequest(*this, r); });
+	server_ = std::make_unique<HttpServer>(listenFd, [this](const Request &r) {
+		Response response = handleRequest(*this, r);
+		// One line per call at log_level = "debug", for an operator tracing a tool.
+		if (spdlog::should_log(spdlog::level::debug))
+			spdlog::debug("{} {} from pid {} uid {}: {}", r.method, r.path, r.peer ? r.peer->pid : 0,
+				      r.peer ? r.peer->uid : 0, response.status);
+		return response;
+	});
 	linkThread_ = std::thread([this] { linkLoop(); });
 	spdlog::info("serving the local API on {}", activated ? "the socket passed by systemd" : config_.socket);
 }

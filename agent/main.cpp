@@ -29,7 +29,8 @@ int main(int argc, char **argv)
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
-		return app.exit(e);
+		// CLI11's own codes (105, 109...) are not ours: a bad command line is 2 in every hac tool.
+		return app.exit(e) == 0 ? 0 : hac::toInt(hac::ExitCode::Usage);
 	}
 
 	// The process holds the token: no core dumps, no ptrace by other processes of the same user.

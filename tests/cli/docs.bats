@@ -11,6 +11,15 @@ TOOLS=(hac-smi hac-run hac-agent hac-allocator)
 
 teardown() { stop_all; }
 
+# Prints the path of tool $1 in the build (tools/TOOL/, agent/ or allocator/), or nothing: a copy
+# installed on the machine does not count.
+built_tool() {
+	local path
+	for path in "$BUILD/tools/$1/$1" "$BUILD/agent/$1" "$BUILD/allocator/$1"; do
+		[[ -x $path ]] && { echo "$path"; return; }
+	done
+}
+
 # Prints the man page source of tool $1 (section 1 or 8), or nothing.
 man_source() {
 	local page
@@ -49,14 +58,15 @@ missing_in_fish() { # file option
 }
 
 @test "docs: every tool's --help options are in its man page and its bash, zsh and fish completions" {
-	local checked=() skipped=() misses=() tool page option f n
+	local checked=() skipped=() misses=() tool binary page option f n
 	for tool in "${TOOLS[@]}"; do
-		if ! command -v "$tool" >/dev/null; then
+		binary=$(built_tool "$tool")
+		if [[ -z $binary ]]; then
 			skipped+=("$tool")
 			continue
 		fi
 		checked+=("$tool")
-		mapfile -t options < <(help_options "$tool")
+		mapfile -t options < <(help_options "$binary")
 		((${#options[@]} > 0)) || { misses+=("$tool --help lists no options: did its format change?"); continue; }
 		page=$(man_source "$tool")
 		[[ -n $page ]] || misses+=("$tool has no man page: write man/$tool.1.scd (or .8.scd) and add it to man/meson.build")

@@ -1,10 +1,13 @@
 // Agent: one thread keeps in touch with the allocator, libmicrohttpd's threads serve callers,
-// and run() waits for signals. Reads never wait on the allocator: they answer from local state.
+// and run() waits for signals, pings the watchdog and reloads the config. Reads never wait on the
+// allocator: they answer from local state.
 #include "agent.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstring>
 #include <poll.h>
 #include <random>
 #include <sys/eventfd.h>
@@ -34,14 +37,35 @@ std::vector<Device> markCurrent(std::vector<Device> devices, const std::optional
 	return devices;
 }
 
+// One line per key that needs a restart and was changed in `next`.
+std::vector<std::string> restartOnlyChanges(const AgentConfig &running, const AgentConfig &next)
+{
+	std::vector<std::string> changes;
+	auto note = [&](const char *key, const std::string &was, const std::string &now) {
+		if (was != now)
+			changes.push_back(fmt::format("{} changed from {} to {}", key, was, now));
+	};
+	note("socket", running.socket, next.socket);
+	note("socket_mode", fmt::format("0{:o}", running.socketMode), fmt::format("0{:o}", next.socketMode));
+	note("database", running.database, next.database);
+	note("token_file", running.tokenFile, next.tokenFile);
+	note("allocator.url", running.allocator.url, next.allocator.url);
+	return changes;
+}
+
 } // namespace
+
+void setLogLevel(const std::string &level)
+{
+	spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
+}
 
 Agent::Agent(AgentConfig config, int listenFd)
 	: config_(std::move(config)),
 	  token_(loadToken(config_)),
 	  log_(config_.database),
 	  link_(config_.allocator, token_.value),
-	  jobs_(log_, link_, config_.adminGroup, [this] { wakeLink(); })
+	  jobs_(log_, link_, [this] { return this->config().adminGroup; }, [this] { wakeLink(); })
 {
 	allocator_.url = link_.url();
 	devices_ = markCurrent(log_.devices(), log_.setting("current_device"));
@@ -61,11 +85,19 @@ Agent::Agent(AgentConfig config, int listenFd)
 	}
 
 	stopFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (listenFd < 0)
+	bool activated = listenFd >= 0;
+	if (!activated)
 		listenFd = listenUnix(config_.socket, config_.socketMode);
-	server_ = std::make_unique<HttpServer>(listenFd, [this](const Request &r) { return handleRequest(*this, r); });
+	server_ = std::make_unique<HttpServer>(listenFd, [this](const Request &r) {
+		Response response = handleRequest(*this, r);
+		// One line per call at log_level = "debug", for an operator tracing a tool.
+		if (spdlog::should_log(spdlog::level::debug))
+			spdlog::debug("{} {} from pid {} uid {}: {}", r.method, r.path, r.peer ? r.peer->pid : 0,
+				      r.peer ? r.peer->uid : 0, response.status);
+		return response;
+	});
 	linkThread_ = std::thread([this] { linkLoop(); });
-	spdlog::info("serving the local API on {}", listenFd == 3 ? "the socket passed by systemd" : config_.socket);
+	spdlog::info("serving the local API on {}", activated ? "the socket passed by systemd" : config_.socket);
 }
 
 Agent::~Agent()
@@ -89,6 +121,8 @@ void Agent::stop()
 {
 	stopping_ = true;
 	jobs_.shutdown();
+	// A request to the allocator in flight would otherwise hold the stop for up to its timeout.
+	link_.cancel();
 	{
 		std::lock_guard lock(wakeMutex_);
 		wake_.notify_all();
@@ -99,34 +133,109 @@ void Agent::stop()
 	}
 }
 
-void Agent::run()
+void Agent::run(std::function<AgentConfig()> loadConfig)
 {
+	using Clock = std::chrono::steady_clock;
 	sigset_t signals;
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
 	int sigFd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigFd < 0)
+		throw Error(ExitCode::Failure, fmt::format("cannot create a signalfd: {}", std::strerror(errno)));
+	// systemd counts from the last ping: pinging at half the interval leaves the other half for
+	// a slow turn of the loop. A loop stuck on the job table or the job log stops the pings.
+	std::chrono::milliseconds pingEvery{0};
+	if (auto watchdog = systemdWatchdogInterval(); watchdog.count() > 0) {
+		pingEvery = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(watchdog / 2));
+		spdlog::info("systemd watchdog: {} ms; pinging every {} ms", watchdog.count() / 1000, pingEvery.count());
+	}
+	Clock::time_point nextPing = Clock::now();
+	// Everything that can fail at start (config, token, job log open and migrated, listening
+	// socket) is behind us: the constructor threw otherwise.
 	notifySystemd("READY=1\nSTATUS=serving");
-	// Sleeps until a signal, stop(), or a job's process ending; while jobs run it also wakes for
-	// their heartbeat, and with none running it does not wake at all.
+	// Sleeps until a signal, stop(), a job's process ending, a job's heartbeat or the next
+	// watchdog ping; with no job and no watchdog it does not wake at all.
 	while (!stopping_) {
+		int timeout = jobs_.tick();
+		if (pingEvery.count() > 0) {
+			Clock::time_point now = Clock::now();
+			if (now >= nextPing) {
+				notifySystemd("WATCHDOG=1");
+				nextPing = now + pingEvery;
+			}
+			auto untilPing = std::chrono::ceil<std::chrono::milliseconds>(nextPing - now).count();
+			timeout = timeout < 0 ? static_cast<int>(untilPing) : std::min(timeout, static_cast<int>(untilPing));
+		}
 		pollfd fds[3] = {{sigFd, POLLIN, 0}, {stopFd_, POLLIN, 0}, {jobs_.epollFd(), POLLIN, 0}};
-		int ready = poll(fds, 3, jobs_.tick());
+		int ready = poll(fds, 3, timeout);
 		if (ready < 0 && errno != EINTR)
 			break;
 		if (fds[2].revents & POLLIN)
 			jobs_.reapEnded();
 		if (fds[0].revents & POLLIN) {
 			signalfd_siginfo info{};
-			if (read(sigFd, &info, sizeof(info)) == sizeof(info))
-				spdlog::info("signal {} received: stopping", strsignal(static_cast<int>(info.ssi_signo)));
+			if (read(sigFd, &info, sizeof(info)) != sizeof(info))
+				continue;
+			if (info.ssi_signo == SIGHUP) {
+				reloadFrom(loadConfig);
+				continue;
+			}
+			spdlog::info("signal {} received: stopping; running jobs keep running and are watched again on "
+				     "the next start", strsignal(static_cast<int>(info.ssi_signo)));
 			break;
 		}
 	}
 	notifySystemd("STOPPING=1");
-	if (sigFd >= 0)
-		close(sigFd);
+	close(sigFd);
 	stop();
+}
+
+void Agent::reloadFrom(const std::function<AgentConfig()> &loadConfig)
+{
+	notifySystemd("RELOADING=1");
+	std::string file = config().file;
+	std::string status = "serving";
+	try {
+		reload(loadConfig ? loadConfig() : loadAgentConfig(file));
+	} catch (const std::exception &e) {
+		spdlog::error("config reload refused: {}; the running config stays", e.what());
+		status = "serving; the last config reload was refused (see the log)";
+	}
+	notifySystemd("READY=1\nSTATUS=" + status);
+}
+
+void Agent::reload(const AgentConfig &next)
+{
+	AgentConfig running = config();
+	for (const std::string &change : restartOnlyChanges(running, next))
+		spdlog::warn("config reload: {}, which takes effect only when hac-agent restarts", change);
+	{
+		std::lock_guard lock(configMutex_);
+		config_.file = next.file;
+		config_.logLevel = next.logLevel;
+		config_.adminGroup = next.adminGroup;
+		config_.allocator.connectTimeoutMs = next.allocator.connectTimeoutMs;
+		config_.allocator.requestTimeoutMs = next.allocator.requestTimeoutMs;
+		config_.allocator.heartbeatSeconds = next.allocator.heartbeatSeconds;
+		config_.allocator.retryMaxSeconds = next.allocator.retryMaxSeconds;
+	}
+	setLogLevel(next.logLevel);
+	link_.setTimeouts(next.allocator);
+	const AllocatorSettings &a = next.allocator;
+	spdlog::info("config reloaded from {}: log_level {}, admin_group {}, allocator connect/request timeouts {}/{} ms, "
+		     "heartbeat {} s, retry cap {} s",
+		     next.file.empty() ? "built-in defaults" : next.file, next.logLevel, next.adminGroup, a.connectTimeoutMs,
+		     a.requestTimeoutMs, a.heartbeatSeconds, a.retryMaxSeconds);
+	// The link thread may be asleep for the old heartbeat: wake it to take the new one.
+	wakeLink();
+}
+
+AgentConfig Agent::config() const
+{
+	std::lock_guard lock(configMutex_);
+	return config_;
 }
 
 void Agent::contactAllocator()
@@ -171,7 +280,11 @@ void Agent::markUnreachable(const std::string &why)
 
 std::int64_t Agent::backoffCeilingMs(int attempts, std::int64_t baseMs) const
 {
-	std::int64_t capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
+	std::int64_t capMs;
+	{
+		std::lock_guard lock(configMutex_);
+		capMs = std::int64_t(config_.allocator.retryMaxSeconds) * 1000;
+	}
 	return std::min(capMs, baseMs << std::min(attempts, 20));
 }
 
@@ -189,6 +302,7 @@ void Agent::linkLoop()
 		{
 			std::lock_guard lock(mutex_);
 			if (allocator_.reachable) {
+				std::lock_guard configLock(configMutex_);
 				delay = std::chrono::seconds(config_.allocator.heartbeatSeconds);
 			} else {
 				// Capped exponential back-off with full jitter, so many agents that lost the
@@ -269,7 +383,12 @@ Status Agent::status(const Peer &peer)
 
 bool Agent::privileged(const Peer &peer) const
 {
-	return isPrivileged(peer, config_.adminGroup);
+	std::string adminGroup;
+	{
+		std::lock_guard lock(configMutex_);
+		adminGroup = config_.adminGroup;
+	}
+	return isPrivileged(peer, adminGroup);
 }
 
 Device Agent::device(std::optional<int> index)

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -21,6 +21,9 @@
 
 namespace hac {
 
+// Sets spdlog's level from a config's log_level (debug, info, warning or error).
+void setLogLevel(const std::string &level);
+
 class Agent {
 public:
 	// Reads the token, opens and migrates the job log, loads the last known devices, makes one
@@ -31,9 +34,18 @@ public:
 	Agent(const Agent &) = delete;
 	Agent &operator=(const Agent &) = delete;
 
-	// Runs until SIGTERM or SIGINT (blocked by the caller in every thread) or stop().
-	void run();
+	// Runs until SIGTERM or SIGINT (blocked by the caller in every thread) or stop(); pings
+	// systemd's watchdog ($WATCHDOG_USEC) at half its interval. On SIGHUP it calls `loadConfig`
+	// (by default: the file read at start) and hands the result to reload(); a config that does
+	// not load is refused with a log line and the running one stays.
+	void run(std::function<AgentConfig()> loadConfig = {});
+	// Stops serving at once: waits for devices and calls to the allocator are cut short, jobs'
+	// processes keep running, and their rows stay open for reconcile() on the next start.
 	void stop();
+	// Applies what can change while running: log_level, admin_group and the [allocator] timeouts,
+	// heartbeat and retry cap. socket, socket_mode, database, token_file and allocator.url need
+	// a restart; a change to them is logged as such and otherwise ignored.
+	void reload(const AgentConfig &next);
 
 	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
 	Status status(const Peer &peer);
@@ -51,7 +63,8 @@ public:
 	Json switchDevice(const Peer &peer, int index);
 	// The rate card as last known, each size marked allowed or not, with max_devices and devices.
 	Json skuCatalog();
-	const AgentConfig &config() const { return config_; }
+	// A copy: reload() may change some keys while other threads read them.
+	AgentConfig config() const;
 	const Token &token() const { return token_; }
 	std::string account();
 
@@ -74,7 +87,9 @@ private:
 	// allocator together do not retry in lockstep.
 	std::int64_t fullJitterMs(std::mt19937_64 &random, int attempts) const;
 	void wakeLink();
+	void reloadFrom(const std::function<AgentConfig()> &loadConfig);
 
+	mutable std::mutex configMutex_; // guards config_'s reloadable keys (taken after mutex_, never before)
 	AgentConfig config_;
 	Token token_;
 	JobLog log_;

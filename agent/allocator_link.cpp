@@ -23,6 +23,12 @@ std::string refusal(const HttpResult &r)
 	return fmt::format("HTTP {}", r.status);
 }
 
+// The config's bounds as the HTTP client's (a stall is bounded by the request timeout too).
+NetTimeouts netTimeouts(const AllocatorSettings &s)
+{
+	return NetTimeouts{s.connectTimeoutMs, s.requestTimeoutMs, 1, std::max(1L, s.requestTimeoutMs / 1000)};
+}
+
 // The allocator's refusal as an ApiError the local API can pass on.
 [[noreturn]] void refuse(const HttpResult &r, const std::string &url, const std::string &what)
 {
@@ -43,10 +49,19 @@ std::string refusal(const HttpResult &r)
 } // namespace
 
 AllocatorLink::AllocatorLink(const AllocatorSettings &settings, const std::string &token)
-	: client_(settings.url, NetTimeouts{settings.connectTimeoutMs, settings.requestTimeoutMs, 1,
-					    std::max(1L, settings.requestTimeoutMs / 1000)})
+	: client_(settings.url, netTimeouts(settings))
 {
 	client_.setBearerToken(token);
+}
+
+void AllocatorLink::setTimeouts(const AllocatorSettings &settings)
+{
+	client_.setTimeouts(netTimeouts(settings));
+}
+
+void AllocatorLink::cancel()
+{
+	client_.cancel();
 }
 
 Registration AllocatorLink::registerAgent(const std::string &agentVersion)

@@ -53,6 +53,10 @@ public:
 	Device removeDevice(const std::string &deviceId);
 
 	const std::string &url() const { return client_.baseUrl(); }
+	// The connect and request timeouts of `settings`, for the requests that start from now on.
+	void setTimeouts(const AllocatorSettings &settings);
+	// Ends the request in flight and refuses later ones (AllocatorUnreachable): for stopping.
+	void cancel();
 
 private:
 	Device deviceCall(const std::string &method, const std::string &path, const Json &body, const std::string &what);

@@ -36,10 +36,11 @@ private:
 
 void Agent::requirePrivileged(const Peer &peer, const std::string &what) const
 {
-	if (!privileged(peer))
+	if (!privileged(peer)) {
+		std::string group = config().adminGroup;
 		throw ApiError(403, "not_privileged", fmt::format("{} needs root or membership in group {} (ask an administrator "
-								  "to run 'usermod -aG {} {}')", what, config_.adminGroup,
-								  config_.adminGroup, userName(peer.uid)));
+								  "to run 'usermod -aG {} {}')", what, group, group, userName(peer.uid)));
+	}
 }
 
 Sku Agent::knownSku(const std::string &name)

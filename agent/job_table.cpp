@@ -36,7 +36,8 @@ std::string usageBody(const JobRow &row)
 	}.dump();
 }
 
-JobTable::JobTable(JobLog &log, AllocatorLink &link, std::string adminGroup, std::function<void()> wakeOutbox)
+JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()> adminGroup,
+		   std::function<void()> wakeOutbox)
 	: log_(log), link_(link), adminGroup_(std::move(adminGroup)), wakeOutbox_(std::move(wakeOutbox)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
 {
 	if (epollFd_ < 0)
@@ -234,7 +235,7 @@ void JobTable::checkOwner(const Peer &peer, bool privileged, const Job &job, con
 	if (!privileged && peer.uid != job.uid)
 		throw ApiError(403, "not_your_job",
 			       fmt::format("job {} belongs to {}; only its owner, root or a member of group {} may {} it",
-					   job.id, userName(job.uid), adminGroup_, verb));
+					   job.id, userName(job.uid), adminGroup_(), verb));
 }
 
 Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus)

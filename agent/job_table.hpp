@@ -36,8 +36,9 @@ struct PricedDevice {
 class JobTable {
 public:
 	// `wakeOutbox` is called after a usage record was queued, so it is delivered at once.
-	// `adminGroup` is named in refusals, so a user learns which group would grant the verb.
-	JobTable(JobLog &log, AllocatorLink &link, std::string adminGroup, std::function<void()> wakeOutbox);
+	// `adminGroup` gives the group named in refusals (it may change on reload), so a user learns
+	// which group would grant the verb.
+	JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()> adminGroup, std::function<void()> wakeOutbox);
 	~JobTable();
 	JobTable(const JobTable &) = delete;
 	JobTable &operator=(const JobTable &) = delete;
@@ -91,7 +92,7 @@ private:
 
 	JobLog &log_;
 	AllocatorLink &link_;
-	std::string adminGroup_;
+	std::function<std::string()> adminGroup_;
 	std::map<int, std::string> claims_;  // device -> the change under way
 	std::function<void()> wakeOutbox_;
 	int epollFd_;

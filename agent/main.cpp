@@ -29,7 +29,8 @@ int main(int argc, char **argv)
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
-		return app.exit(e);
+		// CLI11's own codes (105, 109...) are not ours: a bad command line is 2 in every hac tool.
+		return app.exit(e) == 0 ? 0 : hac::toInt(hac::ExitCode::Usage);
 	}
 
 	// The process holds the token: no core dumps, no ptrace by other processes of the same user.
@@ -49,15 +50,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 	std::signal(SIGPIPE, SIG_IGN);
 
-	try {
+	// The options given here win over the file, at start and at every reload (SIGHUP).
+	auto loadConfig = [&] {
 		hac::AgentConfig config = hac::loadAgentConfig(configFile);
 		if (!socket.empty())
 			config.socket = socket;
 		if (!logLevel.empty())
 			config.logLevel = logLevel;
-		spdlog::set_level(spdlog::level::from_str(config.logLevel == "warning" ? "warn" : config.logLevel));
+		return config;
+	};
+	try {
+		hac::AgentConfig config = loadConfig();
+		hac::setLogLevel(config.logLevel);
 		hac::Agent agent(config, hac::systemdListenFd());
-		agent.run();
+		agent.run(loadConfig);
 		spdlog::info("stopped");
 		return 0;
 	} catch (const hac::Error &e) {

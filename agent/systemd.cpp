@@ -2,13 +2,17 @@
 // sd_listen_fds(3)); writing them here saves every tool's package a libsystemd dependency.
 #include "systemd.hpp"
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <hac/error.hpp>
 
 namespace hac {
 
@@ -44,7 +48,32 @@ int systemdListenFd()
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	return 3;
+	constexpr int fd = 3; // SD_LISTEN_FDS_START
+	int type = 0;
+	int listening = 0;
+	socklen_t length = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM ||
+	    (length = sizeof(listening), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length)) != 0 ||
+	    !listening)
+		throw Error(ExitCode::Failure, "LISTEN_FDS is set but fd 3 is not a listening stream socket: check "
+					       "ListenStream= in hac-agent.socket, or unset LISTEN_FDS and LISTEN_PID");
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+std::chrono::microseconds systemdWatchdogInterval()
+{
+	const char *usec = std::getenv("WATCHDOG_USEC");
+	if (!usec || !*usec)
+		return {};
+	if (const char *pid = std::getenv("WATCHDOG_PID"); pid && *pid && std::atol(pid) != static_cast<long>(getpid()))
+		return {};
+	char *end = nullptr;
+	errno = 0;
+	unsigned long long value = std::strtoull(usec, &end, 10);
+	if (errno != 0 || *end != '\0' || *usec == '-' || value == 0)
+		return {};
+	return std::chrono::microseconds(value);
 }
 
 } // namespace hac

@@ -14,8 +14,8 @@ struct Token {
 };
 
 // From $CREDENTIALS_DIRECTORY/token (systemd LoadCredential=) or else config.tokenFile. Throws
-// hac::Error saying how to fix it when the file is missing, a symlink, empty, not owned by this
-// user, or readable by group or others.
+// hac::Error saying how to fix it when the file is missing, a symlink, empty, or (token_file
+// only: systemd guards the credential) not owned by this user or readable by group or others.
 Token loadToken(const AgentConfig &config);
 
 std::string tokenFingerprint(const std::string &token);

@@ -22,8 +22,13 @@ HAC_BUILD_PACKAGES=(
 HAC_DEMO_PACKAGES=(curl)
 # What the bats suites run: real processes, JSON checked with jq, raw HTTP with nc, the SQLite
 # shell for the job log, python3-venv for hac-update's environments, ps/pkill and setsid/flock, the
-# openssl command for the release keys the hac-update tests make.
-HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl)
+# openssl command for the release keys the hac-update tests make, and systemd for systemd-analyze,
+# systemd-sysusers and systemd-tmpfiles, which check conf/.
+HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd)
+# What packaging/build-deb and tests/integration/packaging.bats need (about 140 packages with
+# lintian's dependencies): not in the test set, so the packaging test skips unless they are
+# installed, e.g. with 'scripts/deps package'.
+HAC_PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian)
 
 hac_say() { printf '==> %s\n' "$*" >&2; }
 hac_die() {
@@ -71,12 +76,14 @@ hac_install_packages() {
 	hac_say "installed in $((SECONDS - start)) s"
 }
 
-# $1: build (the build only), demo (build + demo) or test (build + every suite).
+# $1: build (the build only), demo (build + demo), test (build + every suite) or package (test +
+# what building and checking the Debian packages needs).
 hac_deps() {
 	case ${1:-test} in
 	build) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" ;;
 	demo) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_DEMO_PACKAGES[@]}" ;;
 	test) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" ;;
+	package) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" "${HAC_PACKAGE_PACKAGES[@]}" ;;
 	*) hac_die "hac_deps: unknown set '$1'" ;;
 	esac
 }

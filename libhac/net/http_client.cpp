@@ -1,4 +1,6 @@
-// libcurl easy handle behind HttpClient: kept alive between requests to reuse the connection.
+// libcurl easy handle behind HttpClient: kept alive between requests to reuse the connection, and
+// driven through a multi handle because only that wait can be woken from another thread
+// (curl_multi_wakeup), which is what lets cancel() end a request at once.
 #include "http_client.hpp"
 
 #include <algorithm>
@@ -53,13 +55,29 @@ HttpClient::HttpClient(std::string baseUrl, NetTimeouts timeouts)
 	while (!baseUrl_.empty() && baseUrl_.back() == '/')
 		baseUrl_.pop_back();
 	curl_ = curl_easy_init();
-	if (!curl_)
+	multi_ = curl_ ? curl_multi_init() : nullptr;
+	if (!curl_ || !multi_) {
+		curl_easy_cleanup(static_cast<CURL *>(curl_));
 		throw Error(ExitCode::Failure, "cannot initialise libcurl");
+	}
 }
 
 HttpClient::~HttpClient()
 {
+	curl_multi_cleanup(static_cast<CURLM *>(multi_));
 	curl_easy_cleanup(static_cast<CURL *>(curl_));
+}
+
+void HttpClient::setTimeouts(NetTimeouts timeouts)
+{
+	std::lock_guard lock(timeoutsMutex_);
+	timeouts_ = timeouts;
+}
+
+void HttpClient::cancel()
+{
+	cancelled_ = true;
+	curl_multi_wakeup(static_cast<CURLM *>(multi_));
 }
 
 void HttpClient::setBearerToken(std::string token)
@@ -73,10 +91,18 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 {
 	std::lock_guard lock(mutex_);
 	CURL *curl = static_cast<CURL *>(curl_);
+	CURLM *multi = static_cast<CURLM *>(multi_);
+	std::string url = baseUrl_ + path;
+	if (cancelled_)
+		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
+	NetTimeouts timeouts;
+	{
+		std::lock_guard timeoutsLock(timeoutsMutex_);
+		timeouts = timeouts_;
+	}
 	curl_easy_reset(curl);
 
 	HttpResult result;
-	std::string url = baseUrl_ + path;
 	curl_slist *list = nullptr;
 	if (!authorization_.empty())
 		list = curl_slist_append(list, authorization_.c_str());
@@ -98,18 +124,32 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 	}
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeouts_.connectMs);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeouts_.totalMs);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, timeouts_.lowSpeedBytesPerSecond);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeouts_.lowSpeedSeconds);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMs);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeouts.totalMs);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, timeouts.lowSpeedBytesPerSecond);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeouts.lowSpeedSeconds);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
 
-	CURLcode rc = curl_easy_perform(curl);
+	// curl_easy_perform, spelt out: the timeouts above still bound it, and cancel() wakes the poll.
+	CURLcode rc = CURLE_FAILED_INIT;
+	if (curl_multi_add_handle(multi, curl) == CURLM_OK) {
+		int running = 1;
+		while (curl_multi_perform(multi, &running) == CURLM_OK && running && !cancelled_)
+			if (curl_multi_poll(multi, nullptr, 0, 1000, nullptr) != CURLM_OK)
+				break;
+		int queued = 0;
+		while (CURLMsg *msg = curl_multi_info_read(multi, &queued))
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl)
+				rc = msg->data.result;
+		curl_multi_remove_handle(multi, curl);
+	}
 	curl_slist_free_all(list);
+	if (cancelled_ && rc != CURLE_OK)
+		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
 	if (rc != CURLE_OK) {
 		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: {}", method, url, curl_easy_strerror(rc)));
 	}

@@ -2,6 +2,7 @@
 // Kept out of libhac so that the tools that do not need the network do not load libcurl.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +34,12 @@ public:
 
 	// The bearer token goes into the Authorization header only; it is never logged.
 	void setBearerToken(std::string token);
+	// New bounds for the requests that start after this call (hac-agent's config reload).
+	void setTimeouts(NetTimeouts timeouts);
+	// Aborts the request in progress at once and makes every later one fail the same way
+	// (AllocatorUnreachable, "cancelled"): a stopping process need not wait out a timeout.
+	// Thread-safe, and safe to call while another thread is inside request().
+	void cancel();
 	const std::string &baseUrl() const { return baseUrl_; }
 
 	// Throws hac::Error(AllocatorUnreachable) when no HTTP answer arrives within the bounds;
@@ -42,10 +49,13 @@ public:
 
 private:
 	std::string baseUrl_;
+	std::mutex timeoutsMutex_;      // guards timeouts_ only, so setTimeouts() never waits for a request
 	NetTimeouts timeouts_;
 	std::string authorization_;
-	std::mutex mutex_;              // one request at a time on the shared handle
+	std::atomic<bool> cancelled_{false};
+	std::mutex mutex_;              // one request at a time on the shared handles
 	void *curl_;                    // CURL*, reused so connections stay open
+	void *multi_;                   // CURLM*: runs curl_ so that cancel() can wake its wait
 };
 
 } // namespace hac

@@ -80,3 +80,16 @@ TEST_CASE("the systemd credential wins over the configured file")
 	CHECK(loadToken(config).value == "from-credential");
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
+
+TEST_CASE("a credential readable through systemd's ACL (mode 0440) is accepted; the same token_file is not")
+{
+	TempDir dir;
+	AgentConfig config = configWithToken(dir, "from-file", 0440);
+	CHECK(refusal(config).find("readable by group or others") != std::string::npos);
+	std::filesystem::create_directory(dir.path / "creds");
+	std::ofstream(dir.file("creds/token")) << "from-credential";
+	chmod(dir.file("creds/token").c_str(), 0440);
+	setenv("CREDENTIALS_DIRECTORY", dir.file("creds").c_str(), 1);
+	CHECK(loadToken(config).value == "from-credential");
+	unsetenv("CREDENTIALS_DIRECTORY");
+}

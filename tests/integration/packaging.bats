@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# The Debian packages: packaging/build-deb builds them once for this file (dpkg-buildpackage -b
+# -us -uc), lintian finds no errors, and each .deb unpacked into a temporary root holds what a
+# VM image needs: binaries, units, sysusers.d and tmpfiles.d, man pages, completions, example
+# config. Skipped, saying why, where debhelper or dpkg-dev is not installed.
+
+load ../lib/common
+
+setup_file() {
+	DEB_DIR=$BATS_FILE_TMPDIR/debs
+	export DEB_DIR
+	local missing=() tool
+	for tool in dpkg-buildpackage dh fakeroot; do
+		command -v "$tool" >/dev/null || missing+=("$tool")
+	done
+	if ((${#missing[@]})); then
+		echo "${missing[*]} missing (Debian packages dpkg-dev, debhelper, fakeroot)" >"$BATS_FILE_TMPDIR/skip"
+		return 0
+	fi
+	"$REPO/packaging/build-deb" "$DEB_DIR" >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
+		echo "packaging/build-deb failed; its log is $BATS_FILE_TMPDIR/build.log" >"$BATS_FILE_TMPDIR/failed"
+}
+
+setup() {
+	[[ ! -f $BATS_FILE_TMPDIR/skip ]] || skip "$(cat "$BATS_FILE_TMPDIR/skip")"
+	if [[ -f $BATS_FILE_TMPDIR/failed ]]; then
+		tail -n 40 "$BATS_FILE_TMPDIR/build.log"
+		cat "$BATS_FILE_TMPDIR/failed"
+		return 1
+	fi
+}
+
+# Unpacks package $1 into $BATS_TEST_TMPDIR/$1 and prints that directory.
+unpack() {
+	local deb
+	deb=$(ls "$DEB_DIR/$1"_*.deb)
+	dpkg-deb -x "$deb" "$BATS_TEST_TMPDIR/$1"
+	echo "$BATS_TEST_TMPDIR/$1"
+}
+
+# Fails naming each of the paths (relative to root $1) that is not there.
+expect_files() {
+	local root=$1 path missing=()
+	shift
+	for path in "$@"; do
+		[[ -e $root/$path ]] || missing+=("$path")
+	done
+	((${#missing[@]} == 0)) || { printf 'missing: %s\n' "${missing[@]}"; false; }
+}
+
+@test "packaging: dpkg-buildpackage builds hac and hac-allocator" {
+	ls "$DEB_DIR"/hac_*.deb "$DEB_DIR"/hac-allocator_*.deb
+}
+
+@test "packaging: lintian reports no errors" {
+	command -v lintian >/dev/null || skip "lintian is missing (Debian package lintian)"
+	run lintian --fail-on error --tag-display-limit 0 "$DEB_DIR"/*.changes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! grep -q '^E:' <<<"$output"
+}
+
+@test "packaging: hac holds the tools, the agent, its units, users, directories, man pages, completions and example config" {
+	root=$(unpack hac)
+	expect_files "$root" usr/bin/hac-smi usr/bin/hac-run usr/sbin/hac-agent \
+		lib/systemd/system/hac-agent.service lib/systemd/system/hac-agent.socket \
+		usr/lib/sysusers.d/hac.conf usr/lib/tmpfiles.d/hac.conf etc/hac \
+		usr/share/man/man1/hac-smi.1.gz usr/share/man/man1/hac-run.1.gz \
+		usr/share/man/man8/hac-agent.8.gz usr/share/man/man5/hac-agent.toml.5.gz \
+		usr/share/bash-completion/completions/hac-smi usr/share/bash-completion/completions/hac-run \
+		usr/share/bash-completion/completions/hac-agent \
+		usr/share/zsh/vendor-completions/_hac-smi usr/share/zsh/vendor-completions/_hac-run \
+		usr/share/zsh/vendor-completions/_hac-agent \
+		usr/share/fish/vendor_completions.d/hac-smi.fish usr/share/fish/vendor_completions.d/hac-run.fish \
+		usr/share/fish/vendor_completions.d/hac-agent.fish \
+		usr/share/doc/hac/examples/agent.toml usr/share/doc/hac/copyright
+	# The allocator is in its own package only.
+	[ -z "$(find "$root" -name '*allocator*')" ]
+	grep -qx 'ExecStart=/usr/sbin/hac-agent' "$root/lib/systemd/system/hac-agent.service"
+	"$root/usr/bin/hac-smi" --version
+	"$root/usr/sbin/hac-agent" --version
+	# The tools stay light: no libcurl (DESIGN.md).
+	! ldd "$root/usr/bin/hac-smi" | grep -q libcurl
+}
+
+@test "packaging: hac's maintainer scripts create the user and directories and enable the units without starting them" {
+	dir=$BATS_TEST_TMPDIR/control
+	dpkg-deb -e "$(ls "$DEB_DIR"/hac_*.deb)" "$dir"
+	# The user first: tmpfiles.d gives it /run/hac and /var/lib/hac.
+	users=$(grep -n 'systemd-sysusers.*hac.conf' "$dir/postinst" | cut -d: -f1)
+	dirs=$(grep -n 'systemd-tmpfiles.*--create hac.conf' "$dir/postinst" | cut -d: -f1)
+	[ -n "$users" ] && [ -n "$dirs" ] && [ "$users" -lt "$dirs" ]
+	dpkg-deb -f "$(ls "$DEB_DIR"/hac_*.deb)" Depends | grep -q 'systemd-sysusers'
+	grep -q 'deb-systemd-helper.*enable.*hac-agent.socket' "$dir/postinst"
+	grep -q 'deb-systemd-helper.*enable.*hac-agent.service' "$dir/postinst"
+	! grep -q 'deb-systemd-invoke.*start' "$dir/postinst"
+}
+
+@test "packaging: hac-allocator holds the server, its man page, completions and example config" {
+	root=$(unpack hac-allocator)
+	expect_files "$root" usr/bin/hac-allocator usr/share/man/man1/hac-allocator.1.gz \
+		usr/share/bash-completion/completions/hac-allocator usr/share/zsh/vendor-completions/_hac-allocator \
+		usr/share/fish/vendor_completions.d/hac-allocator.fish \
+		usr/share/doc/hac-allocator/examples/allocator.toml usr/share/doc/hac-allocator/copyright
+	"$root/usr/bin/hac-allocator" --version
+}
+
+@test "packaging: the packaged unit still scores 2.0 or lower in systemd-analyze security" {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (Debian package systemd)"
+	root=$(unpack hac)
+	run systemd-analyze security --offline=true "$root/lib/systemd/system/hac-agent.service"
+	score=$(sed -n 's/.*Overall exposure level for hac-agent.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	[ -n "$score" ]
+	awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'
+}

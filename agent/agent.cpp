@@ -20,6 +20,7 @@
 #include "api.hpp"
 #include "api_error.hpp"
 #include "systemd.hpp"
+#include "usage.hpp"
 
 namespace hac {
 
@@ -40,6 +41,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 	: config_(std::move(config)),
 	  token_(loadToken(config_)),
 	  log_(config_.database),
+	  usageLog_(config_.database),
 	  link_(config_.allocator, token_.value),
 	  jobs_(log_, link_, [this] { wakeLink(); })
 {
@@ -288,6 +290,18 @@ std::pair<std::int64_t, std::string> Agent::price(const std::string &sku)
 			return {s.priceMicroPerGpuMinute, s.currency};
 	spdlog::warn("no price known for {}: the job is recorded at 0", sku);
 	return {0, "USD"};
+}
+
+UsageReport Agent::usage(const Peer &peer, const UsageQuery &query)
+{
+	AllocatorStatus allocator;
+	{
+		std::lock_guard lock(mutex_);
+		allocator = allocator_;
+	}
+	UsageSources sources{usageLog_, [this](TimeMs since) { return link_.usage(since); }, allocator,
+			     config_.adminGroup};
+	return usageReport(query, peer, privileged(peer), sources, nowMs());
 }
 
 std::string Agent::account()

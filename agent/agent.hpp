@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <hac/types.hpp>
+#include <hac/usage.hpp>
 
 #include "agent_config.hpp"
 #include "allocator_link.hpp"
@@ -17,6 +18,7 @@
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "token.hpp"
+#include "usage_log.hpp"
 
 namespace hac {
 
@@ -42,6 +44,9 @@ public:
 	Device device(std::optional<int> index);
 	// The price per GPU-minute of `sku` from the cached rate card (0 when unknown).
 	std::pair<std::int64_t, std::string> price(const std::string &sku);
+	// A usage report for the caller (agent/usage.hpp says whose usage it may see); reconcile
+	// asks the allocator and throws hac::Error(AllocatorUnreachable) when it does not answer.
+	UsageReport usage(const Peer &peer, const UsageQuery &query);
 	const AgentConfig &config() const { return config_; }
 	const Token &token() const { return token_; }
 	std::string account();
@@ -62,6 +67,7 @@ private:
 	AgentConfig config_;
 	Token token_;
 	JobLog log_;
+	UsageLog usageLog_;             // a second connection to the job log, for reports
 	AllocatorLink link_;
 	JobTable jobs_;
 

@@ -45,6 +45,10 @@ public:
 	// 200 for a replay). Throws as allocate() does.
 	void recordUsage(const std::string &jobId, const std::string &body);
 
+	// GET /v1/usage?since=: this token's records whose ended_at is at or after `since`. Throws
+	// as allocate() does.
+	std::vector<UsageRecord> usage(TimeMs since);
+
 	const std::string &url() const { return client_.baseUrl(); }
 
 private:

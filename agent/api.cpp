@@ -10,6 +10,7 @@
 
 #include <hac/error.hpp>
 #include <hac/json.hpp>
+#include <hac/usage.hpp>
 
 #include "agent.hpp"
 #include "api_error.hpp"
@@ -143,6 +144,15 @@ const std::vector<Route> &routes()
 			int status = field<int>(body, "exit_status", "an exit status (0-255, or 128+signal)", 0);
 			Job job = c.agent.jobs().finish(c.peer, c.agent.privileged(c.peer), c.params[0], status);
 			return Response::json(200, document({{"job", job}}));
+		}},
+		{"POST", "/v1/usage/query", [](const Call &c) {
+			UsageQuery query;
+			try {
+				query = parseUsageQuery(c.body());
+			} catch (const Error &e) {
+				throw ApiError(400, "bad_request", e.what());
+			}
+			return Response::json(200, c.agent.usage(c.peer, query));
 		}},
 		{"POST", "/v1/devices/{}/reset", [](const Call &c) {
 			int index = deviceIndex(c.params[0]);

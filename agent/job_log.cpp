@@ -16,6 +16,7 @@ namespace {
 // One entry per schema version; migrations/vN.sql, embedded at build time.
 const std::vector<std::string_view> kMigrations = {
 #include "migrations_v1.inc"
+#include "migrations_v2.inc"
 };
 
 std::string checkedPath(const std::string &path)

@@ -299,8 +299,20 @@ UsageReport Agent::usage(const Peer &peer, const UsageQuery &query)
 		std::lock_guard lock(mutex_);
 		allocator = allocator_;
 	}
-	UsageSources sources{usageLog_, [this](TimeMs since) { return link_.usage(since); }, allocator,
-			     config_.adminGroup};
+	auto fetch = [this](TimeMs since) {
+		try {
+			return link_.usage(since);
+		} catch (const Error &e) {
+			if (e.code() != ExitCode::AllocatorUnreachable)
+				throw;
+			// What a reconciliation learns, every later answer says too.
+			markUnreachable(e.what());
+			throw Error(ExitCode::AllocatorUnreachable,
+				    fmt::format("the allocator at {} does not answer ({}); reconciling compares the job log "
+						"with its records, so try again when it is back", link_.url(), e.what()));
+		}
+	};
+	UsageSources sources{usageLog_, fetch, allocator, config_.adminGroup};
 	return usageReport(query, peer, privileged(peer), sources, nowMs());
 }
 

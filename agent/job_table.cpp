@@ -203,7 +203,8 @@ Job JobTable::endLocked(std::map<int, Entry>::iterator it, const std::string &re
 	job.endReason = reason;
 	job.billable = reason != "allocator_failure";
 	job.reconstructed = reconstructed;
-	log_.endJob(job, usageBody(row));
+	Charge charge = chargeFor(job.gpus, job.startedAt, *job.endedAt, row.priceMicroPerGpuMinute, job.billable);
+	log_.endJob(job, charge, usageBody(row));
 	if (entry.pidfd >= 0)
 		close(entry.pidfd); // also leaves the epoll set
 	byDevice_.erase(it);

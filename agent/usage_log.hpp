@@ -25,12 +25,13 @@ public:
 	void snapshot(const std::function<void()> &read);
 
 	// The summary of the jobs that started in [since, until) and are not still starting, grouped
-	// as `query.by` says; only `uid`'s jobs when given. Running jobs count up to `now`. Rows come
-	// ordered by key (by period: in time order), empty groups left out; `key` holds the SKU, the
-	// uid (the caller names users), or the period's start.
+	// as `query.by` says, and by currency; only `uid`'s jobs when given. Running jobs count up to
+	// `now`. Rows come in the order of their group (periods in time order, uids by number), empty
+	// groups left out; `key` holds the SKU, the uid (the caller names users), or the period's start.
 	std::vector<UsageRow> summary(const UsageQuery &query, std::optional<std::uint32_t> uid, TimeMs now);
 
-	// The same jobs one by one, in start order, each with its bill from hac::chargeFor().
+	// The same jobs one by one, in start order, each with its bill: the one stored when it ended,
+	// or for a running job hac::chargeFor() up to `now`.
 	std::vector<UsageJob> jobs(TimeMs since, TimeMs until, std::optional<std::uint32_t> uid, TimeMs now);
 
 	// One job, whatever its start, or nothing for an id the log does not hold.
@@ -40,8 +41,8 @@ public:
 	std::set<std::string> queuedRecords();
 
 private:
-	std::vector<UsageRow> periodSummary(const UsageQuery &query, std::optional<std::uint32_t> uid, TimeMs now,
-					    bool byCurrency);
+	std::vector<std::string> currencies();
+	std::vector<UsageJob> runningJobs(TimeMs since, TimeMs until, std::optional<std::uint32_t> uid, TimeMs now);
 	std::vector<UsageJob> selectJobs(const std::string &where, const std::function<void(Statement &)> &bind, TimeMs now);
 
 	std::recursive_mutex mutex_;    // one connection; recursive for snapshot()

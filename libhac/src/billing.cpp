@@ -1,4 +1,4 @@
-// The billing rule in C++ and in SQL. Integer arithmetic throughout: money is never a double.
+// The billing rule. Integer arithmetic throughout: money is never a double.
 #include <hac/billing.hpp>
 
 #include <fmt/core.h>
@@ -24,20 +24,6 @@ Charge chargeFor(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceM
 	c.gpuMinutes = gpus > 0 ? std::int64_t(gpus) * billedMinutes(startedAt, endedAt) : 0;
 	c.costMicro = billable && priceMicroPerGpuMinute > 0 ? c.gpuMinutes * priceMicroPerGpuMinute : 0;
 	return c;
-}
-
-// SQLite's integer division truncates toward zero, which is the floor here: the numerator is
-// never negative. max() and CASE mirror the guards above term by term.
-const char *gpuMinutesSql()
-{
-	return "(max(gpus, 0) * ((max(coalesce(ended_at, :now) - started_at, 0) + 59999) / 60000))";
-}
-
-const char *costMicroSql()
-{
-	return "(CASE WHEN billable AND price_micro_per_gpu_minute > 0 THEN max(gpus, 0) * "
-	       "((max(coalesce(ended_at, :now) - started_at, 0) + 59999) / 60000) * price_micro_per_gpu_minute "
-	       "ELSE 0 END)";
 }
 
 std::string formatMicro(std::int64_t micro)

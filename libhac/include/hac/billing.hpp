@@ -19,15 +19,10 @@ struct Charge {
 std::int64_t billedMinutes(TimeMs startedAt, TimeMs endedAt);
 
 // gpus x billedMinutes x the price per GPU-minute the job started at. A job that is not billable
-// (ended by a server-side failure) still shows the GPU-minutes it held, and costs 0.
+// (ended by a server-side failure) still shows the GPU-minutes it held, and costs 0. The agent
+// stores this on the job when it ends; agent/migrations/v2.sql has the same rule in SQL for the
+// jobs that ended before (tests/unit/test_billing.cpp checks that the two agree).
 Charge chargeFor(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceMicroPerGpuMinute, bool billable);
-
-// The same rule as SQL expressions over a row with the columns gpus, started_at, ended_at (NULL
-// while the job runs: it counts up to the parameter named by `nowParam`), billable and
-// price_micro_per_gpu_minute, so the job log can sum bills in SQLite and get exactly what
-// chargeFor() gives job by job (tests/unit/test_billing.cpp checks that they agree).
-const char *gpuMinutesSql();   // uses :now
-const char *costMicroSql();    // uses :now
 
 // An amount in millionths for people, exact: at least two decimals, more only when they are not
 // zero: 240000 -> "0.24", 12500 -> "0.0125", 3000000 -> "3.00", -20000 -> "-0.02".

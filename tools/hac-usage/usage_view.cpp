@@ -262,7 +262,8 @@ std::string renderReconcileTable(const UsageReport &report)
 			continue;
 		}
 		auto present = [](const std::optional<UsageRecord> &r) {
-			return r ? fmt::format("{} GPUs, {}", r->gpus, money(r->costMicro, r->currency)) : std::string("none");
+			return r ? fmt::format("{}, {}", plural(r->gpus, "GPU", "GPUs"), money(r->costMicro, r->currency))
+				 : std::string("none");
 		};
 		table.addRow({d.jobId, local(any.startedAt), kindText(d.kind), "-", present(d.jobLog), present(d.allocator)});
 	}

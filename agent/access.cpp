@@ -57,4 +57,20 @@ std::string userName(uid_t uid)
 	return pw.pw_name;
 }
 
+std::optional<uid_t> userId(const std::string &nameOrUid)
+{
+	passwd pw{};
+	passwd *result = nullptr;
+	std::vector<char> buffer(16384);
+	if (getpwnam_r(nameOrUid.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 && result)
+		return pw.pw_uid;
+	if (nameOrUid.empty() || nameOrUid.size() > 10 ||
+	    nameOrUid.find_first_not_of("0123456789") != std::string::npos)
+		return std::nullopt;
+	unsigned long n = std::stoul(nameOrUid);
+	if (n >= static_cast<unsigned long>(static_cast<uid_t>(-1)))
+		return std::nullopt;
+	return static_cast<uid_t>(n);
+}
+
 } // namespace hac

@@ -23,6 +23,7 @@
 #include "api.hpp"
 #include "api_error.hpp"
 #include "systemd.hpp"
+#include "usage.hpp"
 
 namespace hac {
 
@@ -64,6 +65,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 	: config_(std::move(config)),
 	  token_(loadToken(config_)),
 	  log_(config_.database),
+	  usageLog_(config_.database),
 	  link_(config_.allocator, token_.value),
 	  jobs_(log_, link_, [this] { return this->config().adminGroup; }, [this] { wakeLink(); })
 {
@@ -409,6 +411,30 @@ std::pair<std::int64_t, std::string> Agent::price(const std::string &sku)
 			return {s.priceMicroPerGpuMinute, s.currency};
 	spdlog::warn("no price known for {}: the job is recorded at 0", sku);
 	return {0, "USD"};
+}
+
+UsageReport Agent::usage(const Peer &peer, const UsageQuery &query)
+{
+	AllocatorStatus allocator;
+	{
+		std::lock_guard lock(mutex_);
+		allocator = allocator_;
+	}
+	auto fetch = [this](TimeMs since) {
+		try {
+			return link_.usage(since);
+		} catch (const Error &e) {
+			if (e.code() != ExitCode::AllocatorUnreachable)
+				throw;
+			// What a reconciliation learns, every later answer says too.
+			markUnreachable(e.what());
+			throw Error(ExitCode::AllocatorUnreachable,
+				    fmt::format("the allocator at {} does not answer ({}); reconciling compares the job log "
+						"with its records, so try again when it is back", link_.url(), e.what()));
+		}
+	};
+	UsageSources sources{usageLog_, fetch, allocator, config_.adminGroup};
+	return usageReport(query, peer, privileged(peer), sources, nowMs());
 }
 
 std::string Agent::account()

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <hac/types.hpp>
+#include <hac/usage.hpp>
 
 #include "agent_config.hpp"
 #include "allocator_link.hpp"
@@ -18,6 +19,7 @@
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "token.hpp"
+#include "usage_log.hpp"
 
 namespace hac {
 
@@ -63,6 +65,9 @@ public:
 	Json switchDevice(const Peer &peer, int index);
 	// The rate card as last known, each size marked allowed or not, with max_devices and devices.
 	Json skuCatalog();
+	// A usage report for the caller (agent/usage.hpp says whose usage it may see); reconcile
+	// asks the allocator and throws hac::Error(AllocatorUnreachable) when it does not answer.
+	UsageReport usage(const Peer &peer, const UsageQuery &query);
 	// A copy: reload() may change some keys while other threads read them.
 	AgentConfig config() const;
 	const Token &token() const { return token_; }
@@ -93,6 +98,7 @@ private:
 	AgentConfig config_;
 	Token token_;
 	JobLog log_;
+	UsageLog usageLog_;             // a second connection to the job log, for reports
 	AllocatorLink link_;
 	JobTable jobs_;
 

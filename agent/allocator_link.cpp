@@ -141,6 +141,19 @@ Device AllocatorLink::removeDevice(const std::string &deviceId)
 	return deviceCall("DELETE", "/v1/devices/" + deviceId, Json(), "to remove the device");
 }
 
+std::vector<UsageRecord> AllocatorLink::usage(TimeMs since)
+{
+	HttpResult r = client_.request("GET", "/v1/usage?since=" + formatTime(since));
+	if (r.status != 200)
+		refuse(r, url(), "the usage list");
+	try {
+		return Json::parse(r.body).at("records").get<std::vector<UsageRecord>>();
+	} catch (const Json::exception &e) {
+		throw ApiError(502, "allocator_error",
+			       fmt::format("the allocator at {} sent usage records this agent cannot read: {}", url(), e.what()));
+	}
+}
+
 std::string AllocatorLink::version()
 {
 	HttpResult r = client_.request("GET", "/v1/version");

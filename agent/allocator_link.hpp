@@ -51,6 +51,9 @@ public:
 	Device addDevice(const std::string &sku);
 	Device resizeDevice(const std::string &deviceId, const std::string &sku);
 	Device removeDevice(const std::string &deviceId);
+	// GET /v1/usage?since=: this token's records whose ended_at is at or after `since`. Throws
+	// as allocate() does.
+	std::vector<UsageRecord> usage(TimeMs since);
 
 	const std::string &url() const { return client_.baseUrl(); }
 	// The connect and request timeouts of `settings`, for the requests that start from now on.

@@ -10,6 +10,7 @@
 
 #include <hac/error.hpp>
 #include <hac/json.hpp>
+#include <hac/usage.hpp>
 
 #include "agent.hpp"
 #include "api_error.hpp"
@@ -163,6 +164,15 @@ const std::vector<Route> &routes()
 		}},
 		{"POST", "/v1/devices/{}/current", [](const Call &c) {
 			return Response::json(200, document(c.agent.switchDevice(c.peer, deviceIndex(c.params[0]))));
+		}},
+		{"POST", "/v1/usage/query", [](const Call &c) {
+			UsageQuery query;
+			try {
+				query = parseUsageQuery(c.body());
+			} catch (const Error &e) {
+				throw ApiError(400, "bad_request", e.what());
+			}
+			return Response::json(200, c.agent.usage(c.peer, query));
 		}},
 		{"POST", "/v1/devices/{}/reset", [](const Call &c) {
 			int index = deviceIndex(c.params[0]);

@@ -17,6 +17,7 @@ namespace {
 const std::vector<std::string_view> kMigrations = {
 #include "migrations_v1.inc"
 #include "migrations_v2.inc"
+#include "migrations_v3.inc"
 };
 
 std::string checkedPath(const std::string &path)
@@ -40,6 +41,11 @@ JobLog::JobLog(const std::string &path)
 int JobLog::schemaVersion()
 {
 	return static_cast<int>(kMigrations.size());
+}
+
+const std::vector<std::string_view> &JobLog::migrations()
+{
+	return kMigrations;
 }
 
 void JobLog::saveAllocatorView(const std::vector<Device> &devices, const std::vector<Sku> &skus)
@@ -215,14 +221,16 @@ void JobLog::deleteStarting(const std::string &id)
 	db_.prepare("DELETE FROM jobs WHERE id = ?1 AND state = 'starting'").bind(1, id).run();
 }
 
-void JobLog::endJob(const Job &ended, const std::string &usageBody)
+void JobLog::endJob(const Job &ended, const Charge &charge, const std::string &usageBody)
 {
 	std::lock_guard lock(mutex_);
 	db_.transaction([&] {
 		db_.prepare("UPDATE jobs SET state = 'ended', ended_at = ?2, exit_status = ?3, end_reason = ?4, "
-			    "billable = ?5, reconstructed = ?6, memory_used_mib = ?7, heartbeat_at = ?2 WHERE id = ?1")
+			    "billable = ?5, reconstructed = ?6, memory_used_mib = ?7, heartbeat_at = ?2, gpu_minutes = ?8, "
+			    "cost_micro = ?9 WHERE id = ?1")
 			.bind(1, ended.id).bind(2, ended.endedAt).bind(3, ended.exitStatus).bind(4, ended.endReason)
-			.bind(5, ended.billable ? 1 : 0).bind(6, ended.reconstructed ? 1 : 0).bind(7, ended.memoryUsedMib).run();
+			.bind(5, ended.billable ? 1 : 0).bind(6, ended.reconstructed ? 1 : 0).bind(7, ended.memoryUsedMib)
+			.bind(8, charge.gpuMinutes).bind(9, charge.costMicro).run();
 		db_.prepare("INSERT INTO outbox (job_id, body, next_attempt_at) VALUES (?1, ?2, 0)")
 			.bind(1, ended.id).bind(2, usageBody).run();
 	});

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <hac/billing.hpp>
 #include <hac/types.hpp>
 
 #include "database.hpp"
@@ -47,6 +48,8 @@ public:
 	explicit JobLog(const std::string &path);
 
 	static int schemaVersion();
+	// The schema steps, migrations/v1.sql onwards: step i takes version i to i + 1.
+	static const std::vector<std::string_view> &migrations();
 
 	// Replaces the cached devices and rate card with what the allocator just said.
 	void saveAllocatorView(const std::vector<Device> &devices, const std::vector<Sku> &skus);
@@ -60,8 +63,8 @@ public:
 	void insertStarting(const JobRow &row);
 	void markRunning(const std::string &id, TimeMs startedAt);
 	void deleteStarting(const std::string &id);
-	// Ends the job and queues its usage record in the same transaction.
-	void endJob(const Job &ended, const std::string &usageBody);
+	// Ends the job, stores its bill, and queues its usage record in the same transaction.
+	void endJob(const Job &ended, const Charge &charge, const std::string &usageBody);
 	void heartbeat(TimeMs at);
 	std::vector<JobRow> openJobs();          // starting and running
 	std::optional<JobRow> job(const std::string &id);

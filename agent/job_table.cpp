@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <hac/billing.hpp>
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/uuid.hpp>
@@ -23,17 +24,22 @@ namespace hac {
 std::string usageBody(const JobRow &row)
 {
 	const Job &j = row.job;
-	return Json{
-		{"job_id", j.id},
-		{"device_id", row.deviceId},
-		{"sku", j.sku},
-		{"gpus", j.gpus},
-		{"started_at", formatTime(j.startedAt)},
-		{"ended_at", formatTime(j.endedAt.value_or(j.startedAt))},
-		{"billable", j.billable},
-		{"end_reason", j.endReason},
-		{"reconstructed", j.reconstructed},
-	}.dump();
+	UsageRecord r;
+	r.jobId = j.id;
+	r.deviceId = row.deviceId;
+	r.sku = j.sku;
+	r.gpus = j.gpus;
+	r.startedAt = j.startedAt;
+	r.endedAt = j.endedAt.value_or(j.startedAt);
+	r.billable = j.billable;
+	r.endReason = j.endReason;
+	r.reconstructed = j.reconstructed;
+	// The agent's own view of the bill, at the price the job started at; the allocator bills
+	// from its catalog, and hac-usage --reconcile shows where the two differ.
+	r.priceMicroPerGpuMinute = row.priceMicroPerGpuMinute;
+	r.currency = row.currency;
+	r.costMicro = chargeFor(r.gpus, r.startedAt, r.endedAt, r.priceMicroPerGpuMinute, r.billable).costMicro;
+	return Json(r).dump();
 }
 
 JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()> adminGroup,
@@ -212,7 +218,8 @@ Job JobTable::endLocked(std::map<int, Entry>::iterator it, const std::string &re
 	job.endReason = reason;
 	job.billable = reason != "allocator_failure";
 	job.reconstructed = reconstructed;
-	log_.endJob(job, usageBody(row));
+	Charge charge = chargeFor(job.gpus, job.startedAt, *job.endedAt, row.priceMicroPerGpuMinute, job.billable);
+	log_.endJob(job, charge, usageBody(row));
 	if (entry.pidfd >= 0)
 		close(entry.pidfd); // also leaves the epoll set
 	byDevice_.erase(it);

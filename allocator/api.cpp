@@ -518,24 +518,12 @@ Response Api::release(const std::string &rawJobId, const TokenConfig &caller) co
 
 namespace {
 
-Json usageJson(const UsageRecord &u, const Catalog &catalog)
+// The stored record with the currency of its SKU, which the store leaves to the catalog.
+Json usageJson(UsageRecord u, const Catalog &catalog)
 {
-	const Sku *sku = catalog.find(u.sku);
-	return Json{
-		{"job_id", u.jobId},
-		{"device_id", u.deviceId},
-		{"sku", u.sku},
-		{"gpus", u.gpus},
-		{"started_at", formatTime(u.startedAt)},
-		{"ended_at", formatTime(u.endedAt)},
-		{"billable", u.billable},
-		{"end_reason", u.endReason},
-		{"reconstructed", u.reconstructed},
-		{"recorded_at", formatTime(u.recordedAt)},
-		{"price_micro_per_gpu_minute", u.priceMicroPerGpuMinute},
-		{"cost_micro", u.costMicro},
-		{"currency", sku ? sku->currency : std::string("USD")},
-	};
+	if (const Sku *sku = catalog.find(u.sku))
+		u.currency = sku->currency;
+	return Json(u);
 }
 
 } // namespace
@@ -564,7 +552,7 @@ Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 	case Kind::Replayed:
 		return Response::json(r.kind == Kind::Created ? 201 : 200,
 				      {{"job_id", r.record.jobId},
-				       {"recorded_at", formatTime(r.record.recordedAt)},
+				       {"recorded_at", formatTime(r.record.recordedAt.value_or(0))},
 				       {"cost_micro", r.record.costMicro}});
 	case Kind::Conflict:
 		throw ApiError{409, "idempotency_conflict",

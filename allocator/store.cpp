@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <hac/billing.hpp>
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/uuid.hpp>
@@ -226,17 +227,6 @@ std::string describeDifferences(const UsageRecord &stored, const UsageRecord &se
 }
 
 } // namespace
-
-std::int64_t costMicro(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceMicroPerGpuMinute)
-{
-	if (gpus <= 0 || endedAt <= startedAt || priceMicroPerGpuMinute <= 0)
-		return 0;
-	// Whole minutes and the rest apart, so that no product overflows for any plausible duration.
-	std::int64_t perMinute = std::int64_t(gpus) * priceMicroPerGpuMinute;
-	std::int64_t ms = endedAt - startedAt;
-	std::int64_t rest = (ms % 60000) * perMinute;
-	return (ms / 60000) * perMinute + (rest + 59999) / 60000;
-}
 
 Store::Store(const std::string &path) : db_(openDatabase(path))
 {
@@ -572,14 +562,18 @@ RecordResult Store::recordUsage(const std::string &account, const UsageRecord &s
 		UsageRecord &rec = r.record;
 		rec = sent;
 		rec.priceMicroPerGpuMinute = sku->priceMicroPerGpuMinute;
-		rec.costMicro = rec.billable ? costMicro(rec.gpus, rec.startedAt, rec.endedAt, rec.priceMicroPerGpuMinute) : 0;
-		rec.recordedAt = nowMs();
+		rec.currency = sku->currency;
+		// The billing rule every side applies (libhac/include/hac/billing.hpp), so that
+		// hac-usage --reconcile finds the agent's bill and this one equal.
+		rec.costMicro = chargeFor(rec.gpus, rec.startedAt, rec.endedAt, rec.priceMicroPerGpuMinute, rec.billable).costMicro;
+		TimeMs now = nowMs();
+		rec.recordedAt = now;
 		db_.prepare(fmt::format("INSERT INTO usage({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kUsageColumns))
 			.bind(1, rec.jobId).bind(2, rec.deviceId).bind(3, rec.sku).bind(4, rec.gpus)
 			.bind(5, rec.startedAt).bind(6, rec.endedAt).bind(7, rec.billable ? 1 : 0).bind(8, rec.endReason)
 			.bind(9, rec.reconstructed ? 1 : 0).bind(10, rec.priceMicroPerGpuMinute).bind(11, rec.costMicro)
-			.bind(12, rec.recordedAt).bind(13, account).run();
-		releaseHeld(db_, account, rec.jobId, rec.recordedAt);
+			.bind(12, now).bind(13, account).run();
+		releaseHeld(db_, account, rec.jobId, now);
 		r.kind = RecordResult::Kind::Created;
 	});
 	return r;

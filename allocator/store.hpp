@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <hac/time.hpp>
+#include <hac/types.hpp>
 
 #include "catalog.hpp"
 #include "database.hpp"
@@ -32,22 +33,6 @@ struct Allocation {
 	std::vector<GpuSlot> placement;
 	TimeMs allocatedAt = 0;
 	std::optional<TimeMs> releasedAt;
-};
-
-// What a job used, as the agent reports it, and what the allocator bills for it.
-struct UsageRecord {
-	std::string jobId;
-	std::string deviceId;
-	std::string sku;
-	int gpus = 0;
-	TimeMs startedAt = 0;
-	TimeMs endedAt = 0;
-	bool billable = true;
-	std::string endReason;
-	bool reconstructed = false;
-	std::int64_t priceMicroPerGpuMinute = 0; // set by the store from the catalog
-	std::int64_t costMicro = 0;              // set by the store
-	TimeMs recordedAt = 0;                   // set by the store
 };
 
 struct AllocateResult {
@@ -95,12 +80,9 @@ struct ReleaseResult {
 struct RecordResult {
 	enum class Kind { Created, Replayed, Conflict, UnknownDevice, UnknownSku };
 	Kind kind = Kind::Created;
-	UsageRecord record;      // Created and Replayed: as stored
+	UsageRecord record;      // Created and Replayed: as stored (without the currency, the catalog's)
 	std::string detail;      // Conflict: the fields that differ
 };
-
-// Cost of `gpus` GPUs held from startedAt to endedAt, rounded up to a whole micro-unit.
-std::int64_t costMicro(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceMicroPerGpuMinute);
 
 // One connection behind a mutex: the allocator's traffic is small, and serial writers need no retry.
 class Store {

@@ -53,6 +53,14 @@ Statement &Statement::bind(int index, std::nullopt_t)
 	return *this;
 }
 
+int Statement::parameter(const char *name) const
+{
+	int index = sqlite3_bind_parameter_index(stmt_, name);
+	if (index == 0)
+		throw Error(ExitCode::Failure, fmt::format("{}: the statement has no parameter {}", *dbPath_, name));
+	return index;
+}
+
 bool Statement::step()
 {
 	int rc = sqlite3_step(stmt_);

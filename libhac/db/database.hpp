@@ -35,6 +35,10 @@ public:
 		return value ? bind(index, *value) : bind(index, std::nullopt);
 	}
 
+	// The number of a named parameter (":now"), for bind(); throws when the statement has none
+	// of that name.
+	int parameter(const char *name) const;
+
 	// Advances to the next row; false when done. Throws on error.
 	bool step();
 	// Runs a statement that returns no rows.

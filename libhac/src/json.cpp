@@ -3,53 +3,14 @@
 
 #include <hac/error.hpp>
 
+#include "json_fields.hpp"
+
 namespace hac {
 
-namespace {
-
-template <typename T>
-void read(const Json &j, const char *key, T &out)
-{
-	auto it = j.find(key);
-	if (it != j.end() && !it->is_null())
-		it->get_to(out);
-}
-
-template <typename T>
-void read(const Json &j, const char *key, std::optional<T> &out)
-{
-	auto it = j.find(key);
-	if (it == j.end() || it->is_null())
-		out.reset();
-	else
-		out = it->get<T>();
-}
-
-// Not an overload of orNull: TimeMs is an int64_t, like the memory fields.
-Json timeOrNull(const std::optional<TimeMs> &t)
-{
-	return t ? Json(formatTime(*t)) : Json(nullptr);
-}
-
-template <typename T>
-Json orNull(const std::optional<T> &v)
-{
-	return v ? Json(*v) : Json(nullptr);
-}
-
-void readTime(const Json &j, const char *key, std::optional<TimeMs> &out)
-{
-	auto it = j.find(key);
-	if (it == j.end() || it->is_null()) {
-		out.reset();
-		return;
-	}
-	out = parseTime(it->get<std::string>());
-	if (!out)
-		throw Json::type_error::create(302, std::string("field '") + key + "' is not an RFC 3339 UTC time", &j);
-}
-
-} // namespace
+using detail::read;
+using detail::readTime;
+using detail::timeOrNull;
+using detail::orNull;
 
 void to_json(Json &j, const Sku &s)
 {
@@ -144,6 +105,49 @@ void from_json(const Json &j, Job &job)
 	read(j, "end_reason", job.endReason);
 	read(j, "billable", job.billable);
 	read(j, "reconstructed", job.reconstructed);
+}
+
+void to_json(Json &j, const UsageRecord &u)
+{
+	j = Json{
+		{"job_id", u.jobId},
+		{"device_id", u.deviceId},
+		{"sku", u.sku},
+		{"gpus", u.gpus},
+		{"started_at", formatTime(u.startedAt)},
+		{"ended_at", formatTime(u.endedAt)},
+		{"billable", u.billable},
+		{"end_reason", u.endReason},
+		{"reconstructed", u.reconstructed},
+		{"price_micro_per_gpu_minute", u.priceMicroPerGpuMinute},
+		{"currency", u.currency},
+		{"cost_micro", u.costMicro},
+		{"recorded_at", timeOrNull(u.recordedAt)},
+	};
+}
+
+void from_json(const Json &j, UsageRecord &u)
+{
+	j.at("job_id").get_to(u.jobId);
+	read(j, "device_id", u.deviceId);
+	j.at("sku").get_to(u.sku);
+	j.at("gpus").get_to(u.gpus);
+	std::optional<TimeMs> t;
+	readTime(j, "started_at", t);
+	if (!t)
+		throw Json::type_error::create(302, "field 'started_at' is missing", &j);
+	u.startedAt = *t;
+	readTime(j, "ended_at", t);
+	if (!t)
+		throw Json::type_error::create(302, "field 'ended_at' is missing", &j);
+	u.endedAt = *t;
+	read(j, "billable", u.billable);
+	read(j, "end_reason", u.endReason);
+	read(j, "reconstructed", u.reconstructed);
+	read(j, "price_micro_per_gpu_minute", u.priceMicroPerGpuMinute);
+	read(j, "currency", u.currency);
+	read(j, "cost_micro", u.costMicro);
+	readTime(j, "recorded_at", u.recordedAt);
 }
 
 void to_json(Json &j, const AllocatorStatus &a)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <hac/agent_client.hpp>
+#include <hac/billing.hpp>
 #include <hac/job_client.hpp>
 #include <hac/json.hpp>
 #include <hac/time.hpp>
@@ -171,7 +172,7 @@ double jobLogSeconds(const std::string &path, int n)
 		row.job.endedAt = hac::nowMs();
 		row.job.exitStatus = 0;
 		row.job.endReason = "finished";
-		log.endJob(row.job, body);
+		log.endJob(row.job, hac::chargeFor(row.job.gpus, row.job.startedAt, *row.job.endedAt, 5000, true), body);
 	}
 	return msSince(t) / 1000;
 }

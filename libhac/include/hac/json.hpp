@@ -17,6 +17,8 @@ void to_json(Json &j, const Device &d);
 void from_json(const Json &j, Device &d);
 void to_json(Json &j, const Job &job);
 void from_json(const Json &j, Job &job);
+void to_json(Json &j, const UsageRecord &u);
+void from_json(const Json &j, UsageRecord &u);
 void to_json(Json &j, const AllocatorStatus &a);
 void from_json(const Json &j, AllocatorStatus &a);
 void to_json(Json &j, const Status &s);

@@ -58,6 +58,25 @@ struct Job {
 	bool reconstructed = false;
 };
 
+// What one job used: the record the agent sends the allocator when the job ends (allocator/API.md,
+// POST /v1/usage), the allocator's bill for it (GET /v1/usage), and what hac-usage --reconcile
+// compares. The first nine fields are the job's; the rest are the bill, set by whoever bills it.
+struct UsageRecord {
+	std::string jobId;
+	std::string deviceId;
+	std::string sku;
+	int gpus = 0;
+	TimeMs startedAt = 0;
+	TimeMs endedAt = 0;
+	bool billable = true;
+	std::string endReason;
+	bool reconstructed = false;
+	std::int64_t priceMicroPerGpuMinute = 0;
+	std::string currency = "USD";
+	std::int64_t costMicro = 0;
+	std::optional<TimeMs> recordedAt;      // when the allocator stored it; empty on the agent's side
+};
+
 // What the agent knows of its allocator.
 struct AllocatorStatus {
 	std::string url;

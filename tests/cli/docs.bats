@@ -7,7 +7,7 @@ load ../lib/common
 # The tools to check. A tool listed here that is in the build must have man/TOOL.N.scd and
 # completions/{bash/TOOL,zsh/_TOOL,fish/TOOL.fish}, or the test fails; one not built yet is
 # skipped by name. Add a tool here when its man page lands.
-TOOLS=(hac-smi hac-run hac-agent hac-allocator)
+TOOLS=(hac-smi hac-run hac-usage hac-agent hac-allocator)
 
 teardown() { stop_all; }
 

@@ -62,10 +62,10 @@ expect_files() {
 
 @test "packaging: hac holds the tools, the agent, its units, users, directories, man pages, completions and example config" {
 	root=$(unpack hac)
-	expect_files "$root" usr/bin/hac-smi usr/bin/hac-run usr/sbin/hac-agent \
+	expect_files "$root" usr/bin/hac-smi usr/bin/hac-run usr/bin/hac-usage usr/sbin/hac-agent \
 		lib/systemd/system/hac-agent.service lib/systemd/system/hac-agent.socket \
 		usr/lib/sysusers.d/hac.conf usr/lib/tmpfiles.d/hac.conf etc/hac \
-		usr/share/man/man1/hac-smi.1.gz usr/share/man/man1/hac-run.1.gz \
+		usr/share/man/man1/hac-smi.1.gz usr/share/man/man1/hac-run.1.gz usr/share/man/man1/hac-usage.1.gz \
 		usr/share/man/man8/hac-agent.8.gz usr/share/man/man5/hac-agent.toml.5.gz \
 		usr/share/bash-completion/completions/hac-smi usr/share/bash-completion/completions/hac-run \
 		usr/share/bash-completion/completions/hac-agent \

@@ -151,11 +151,7 @@ FetchResult perform(CURL *curl, const std::string &url, Transfer &t, const NetTi
 	if (!range.empty())
 		curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMs);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeouts.totalMs);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, timeouts.lowSpeedBytesPerSecond);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeouts.lowSpeedSeconds);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	applyNetLimits(curl, timeouts);
 	// A Content-Length over the limit is refused before any body arrives.
 	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.maxTotal));
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);

@@ -14,6 +14,16 @@
 
 namespace hac {
 
+void applyNetLimits(void *handle, const NetTimeouts &timeouts)
+{
+	CURL *curl = static_cast<CURL *>(handle);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMs);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeouts.totalMs);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, timeouts.lowSpeedBytesPerSecond);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeouts.lowSpeedSeconds);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+}
+
 namespace {
 
 size_t onBody(char *data, size_t size, size_t count, void *userdata)
@@ -124,11 +134,7 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 	}
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMs);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeouts.totalMs);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, timeouts.lowSpeedBytesPerSecond);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeouts.lowSpeedSeconds);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	applyNetLimits(curl, timeouts);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);

@@ -17,6 +17,10 @@ struct NetTimeouts {
 	long lowSpeedSeconds = 3;
 };
 
+// Applies `timeouts` and the allowed protocols to a CURL easy handle (a CURL*, kept opaque here
+// so that users of this header need not include curl.h).
+void applyNetLimits(void *curl, const NetTimeouts &timeouts);
+
 struct HttpResult {
 	long status = 0;
 	std::string body;

@@ -5,18 +5,8 @@ bats_require_minimum_version 1.5.0
 load ../lib/common
 load ../lib/allocator_api
 
-setup() {
-	command -v curl >/dev/null || skip "curl is not installed"
-	command -v jq >/dev/null || skip "jq is not installed"
-	if [[ ! -x $BUILD/allocator/hac-allocator ]]; then
-		echo "hac-allocator is not built in $BUILD: run 'ninja -C $BUILD' or set HAC_BUILD" >&2
-		return 1
-	fi
-}
-
-teardown() {
-	stop_all
-}
+setup() { allocator_test_setup; }
+teardown() { stop_all; }
 
 # Runs hac-allocator on a config whose text is on stdin; bounded, so a config wrongly accepted
 # fails the test instead of hanging it.

@@ -1,6 +1,16 @@
 # bats helpers for speaking the allocator API (allocator/API.md) with curl and jq, against the
 # hac-allocator that start_allocator runs. Load after common: load ../lib/allocator_api
 
+# setup() of the allocator suites: skips without curl or jq, fails when the allocator is not built.
+allocator_test_setup() {
+	command -v curl >/dev/null || skip "curl is not installed"
+	command -v jq >/dev/null || skip "jq is not installed"
+	if [[ ! -x $BUILD/allocator/hac-allocator ]]; then
+		echo "hac-allocator is not built in $BUILD: run 'ninja -C $BUILD' or set HAC_BUILD" >&2
+		return 1
+	fi
+}
+
 # api METHOD PATH [BODY [HEADER...]]: calls the allocator with the test token (AUTH overrides the
 # Authorization header's value; AUTH= sends none). Sets HTTP to the status and BODY to the body;
 # the response headers are in $BATS_TEST_TMPDIR/headers.

@@ -2,8 +2,12 @@
 // wrong one a 400 naming it. Apart from api.cpp so tests/fuzz can drive it without an agent.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -34,10 +38,27 @@ T field(const Json &body, const char *name, const char *type, std::optional<T> f
 			return *fallback;
 		throw ApiError(400, "bad_request", fmt::format("the field '{}' is missing; it must be {}", name, type));
 	}
+	auto wrong = [&] { return ApiError(400, "bad_request", fmt::format("the field '{}' must be {}", name, type)); };
+	// nlohmann converts 1.5 to 1 and 1e300 or 2^64 to whatever the cast gives (INT_MIN here, and
+	// undefined behaviour): a number must be a whole one that fits.
+	if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+		if (it->is_number_unsigned()) {
+			auto n = it->get<std::uint64_t>();
+			if (n > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+				throw wrong();
+			return static_cast<T>(n);
+		}
+		if (!it->is_number_integer())
+			throw wrong();
+		auto n = it->get<std::int64_t>();
+		if (!std::in_range<T>(n))
+			throw wrong();
+		return static_cast<T>(n);
+	}
 	try {
 		return it->get<T>();
 	} catch (const Json::exception &) {
-		throw ApiError(400, "bad_request", fmt::format("the field '{}' must be {}", name, type));
+		throw wrong();
 	}
 }
 

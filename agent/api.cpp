@@ -14,6 +14,7 @@
 
 #include "agent.hpp"
 #include "api_error.hpp"
+#include "api_fields.hpp"
 #include "job_log.hpp"
 
 namespace hac {
@@ -27,15 +28,7 @@ struct Call {
 	const Peer &peer;
 	std::vector<std::string> params;
 
-	Json body() const
-	{
-		if (request.body.empty())
-			return Json::object();
-		Json j = Json::parse(request.body, nullptr, false);
-		if (j.is_discarded() || !j.is_object())
-			throw ApiError(400, "bad_request", "the request body is not a JSON object");
-		return j;
-	}
+	Json body() const { return requestBody(request.body); }
 };
 
 using Handler = std::function<Response(const Call &)>;
@@ -50,23 +43,6 @@ Json document(Json fields)
 {
 	fields["schema_version"] = kSchemaVersion;
 	return fields;
-}
-
-// A field of the body, of the expected type, or a 400 naming it.
-template <typename T>
-T field(const Json &body, const char *name, const char *type, std::optional<T> fallback = std::nullopt)
-{
-	auto it = body.find(name);
-	if (it == body.end() || it->is_null()) {
-		if (fallback)
-			return *fallback;
-		throw ApiError(400, "bad_request", fmt::format("the field '{}' is missing; it must be {}", name, type));
-	}
-	try {
-		return it->get<T>();
-	} catch (const Json::exception &) {
-		throw ApiError(400, "bad_request", fmt::format("the field '{}' must be {}", name, type));
-	}
 }
 
 int deviceIndex(const std::string &text)

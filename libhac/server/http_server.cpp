@@ -38,12 +38,8 @@ MHD_Result collect(void *cls, MHD_ValueKind, const char *key, const char *value)
 	return MHD_YES;
 }
 
-std::optional<Peer> peerOf(MHD_Connection *connection)
+std::optional<Peer> peerOfFd(int fd)
 {
-	const MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!info)
-		return std::nullopt;
-	int fd = info->connect_fd;
 	sockaddr_storage addr{};
 	socklen_t len = sizeof(addr);
 	if (getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0 || addr.ss_family != AF_UNIX)
@@ -53,6 +49,42 @@ std::optional<Peer> peerOf(MHD_Connection *connection)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credLen) != 0)
 		return std::nullopt;
 	return Peer{cred.pid, cred.uid, cred.gid};
+}
+
+int fdOf(MHD_Connection *connection)
+{
+	const MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return info ? info->connect_fd : -1;
+}
+
+std::optional<Peer> peerOf(MHD_Connection *connection)
+{
+	int fd = fdOf(connection);
+	if (fd < 0)
+		return std::nullopt;
+	return peerOfFd(fd);
+}
+
+// Counts each Unix-socket connection against its uid as it opens. One over the uid's share is
+// shut down at once: libmicrohttpd's thread then reads end of file and closes it, before the
+// client has sent a byte, so a user flooding the socket takes at most its share of the slots.
+void onConnection(void *cls, MHD_Connection *connection, void **context, MHD_ConnectionNotificationCode code)
+{
+	auto *server = static_cast<HttpServer *>(cls);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		int fd = fdOf(connection);
+		std::optional<Peer> peer = fd < 0 ? std::nullopt : peerOfFd(fd);
+		if (!peer)
+			return;
+		*context = new uid_t(peer->uid);
+		if (!server->admitUser(peer->uid))
+			shutdown(fd, SHUT_RDWR);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *context) {
+		auto *uid = static_cast<uid_t *>(*context);
+		server->releaseUser(*uid);
+		delete uid;
+		*context = nullptr;
+	}
 }
 
 MHD_Result send(MHD_Connection *connection, const Response &r);
@@ -111,10 +143,14 @@ MHD_Result onRequest(void *cls, MHD_Connection *connection, const char *url, con
 			req.headers[lower] = value;
 		}
 		req.peer = peerOf(connection);
-		// Refuse a declared oversized body before reading any of it.
+		// Refuse a declared oversized body before reading any of it: answered now, as a client
+		// declaring 64 MiB may never send them (the connection is closed after the answer).
 		std::string length = req.header("content-length");
-		if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > server->limits().maxBodyBytes)
+		if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > server->limits().maxBodyBytes) {
 			call->tooLarge = true;
+			return send(connection, Response::error(413, "body_too_large",
+				fmt::format("the request body is larger than {} bytes", server->limits().maxBodyBytes)));
+		}
 		return MHD_YES;
 	}
 	if (*uploadDataSize > 0) {
@@ -186,6 +222,7 @@ HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)
 		MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSeconds,
 		MHD_OPTION_THREAD_STACK_SIZE, limits_.threadStackBytes,
 		MHD_OPTION_NOTIFY_COMPLETED, &onCompleted, this,
+		MHD_OPTION_NOTIFY_CONNECTION, &onConnection, this,
 		MHD_OPTION_END);
 	if (!daemon_) {
 		close(listenFd);
@@ -196,6 +233,20 @@ HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)
 HttpServer::~HttpServer()
 {
 	MHD_stop_daemon(daemon_);
+}
+
+bool HttpServer::admitUser(uid_t uid)
+{
+	std::lock_guard lock(usersMutex_);
+	return ++connectionsByUid_[uid] <= limits_.perUserConnectionLimit;
+}
+
+void HttpServer::releaseUser(uid_t uid)
+{
+	std::lock_guard lock(usersMutex_);
+	auto it = connectionsByUid_.find(uid);
+	if (it != connectionsByUid_.end() && --it->second == 0)
+		connectionsByUid_.erase(it);
 }
 
 Response HttpServer::handle(const Request &request) const

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -55,6 +56,9 @@ using Handler = std::function<Response(const Request &)>;
 struct ServerLimits {
 	std::size_t maxBodyBytes = 1 << 20;    // larger bodies get 413
 	unsigned connectionLimit = 256;        // beyond it new connections are refused
+	// On a Unix socket, what one uid may hold of connectionLimit: one user's slowloris (a byte a
+	// second keeps a connection from ever being idle) cannot lock the others out.
+	unsigned perUserConnectionLimit = 192;
 	unsigned idleTimeoutSeconds = 10;      // idle or slow (slowloris) connections are closed
 	std::size_t threadStackBytes = 256 << 10;
 };
@@ -70,10 +74,16 @@ public:
 	// Called by libmicrohttpd's threads; public only for its C callbacks.
 	Response handle(const Request &request) const;
 	const ServerLimits &limits() const { return limits_; }
+	// Counts a connection of `uid`; false when that passes perUserConnectionLimit (it is counted
+	// anyway, and released with the others when it closes).
+	bool admitUser(uid_t uid);
+	void releaseUser(uid_t uid);
 
 private:
 	Handler handler_;
 	ServerLimits limits_;
+	std::mutex usersMutex_;
+	std::map<uid_t, unsigned> connectionsByUid_;
 	MHD_Daemon *daemon_ = nullptr;
 };
 

@@ -7,6 +7,7 @@
 
 namespace hac {
 
+using detail::as;
 using detail::read;
 using detail::readTime;
 using detail::timeOrNull;
@@ -27,8 +28,8 @@ void to_json(Json &j, const Sku &s)
 void from_json(const Json &j, Sku &s)
 {
 	j.at("name").get_to(s.name);
-	j.at("gpus").get_to(s.gpus);
-	j.at("gpu_memory_gib").get_to(s.gpuMemoryGib);
+	s.gpus = as<decltype(s.gpus)>(j.at("gpus"), "gpus");
+	s.gpuMemoryGib = as<decltype(s.gpuMemoryGib)>(j.at("gpu_memory_gib"), "gpu_memory_gib");
 	read(j, "price_micro_per_gpu_minute", s.priceMicroPerGpuMinute);
 	read(j, "currency", s.currency);
 }
@@ -50,7 +51,7 @@ void to_json(Json &j, const Device &d)
 
 void from_json(const Json &j, Device &d)
 {
-	j.at("index").get_to(d.index);
+	d.index = as<decltype(d.index)>(j.at("index"), "index");
 	read(j, "id", d.id);
 	read(j, "name", d.name);
 	j.at("sku").get_to(d.sku);
@@ -131,7 +132,7 @@ void from_json(const Json &j, UsageRecord &u)
 	j.at("job_id").get_to(u.jobId);
 	read(j, "device_id", u.deviceId);
 	j.at("sku").get_to(u.sku);
-	j.at("gpus").get_to(u.gpus);
+	u.gpus = as<decltype(u.gpus)>(j.at("gpus"), "gpus");
 	std::optional<TimeMs> t;
 	readTime(j, "started_at", t);
 	if (!t)

@@ -2,20 +2,43 @@
 // usage.cpp. Internal to libhac.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <hac/json.hpp>
 #include <hac/time.hpp>
 
 namespace hac::detail {
 
+// v as a T. nlohmann converts 1.5 to 1, and 1e30 to whatever the cast gives (undefined
+// behaviour, found by tests/fuzz): an integer field must hold a whole number that fits.
+template <typename T>
+inline T as(const Json &v, const char *key)
+{
+	if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+		bool fits = false;
+		if (v.is_number_unsigned())
+			fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+		else if (v.is_number_integer())
+			fits = std::in_range<T>(v.get<std::int64_t>());
+		if (!fits)
+			throw Json::type_error::create(302, std::string("field '") + key + "' is not a whole number in range", &v);
+		return v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());
+	} else {
+		return v.get<T>();
+	}
+}
+
 template <typename T>
 inline void read(const Json &j, const char *key, T &out)
 {
 	auto it = j.find(key);
 	if (it != j.end() && !it->is_null())
-		it->get_to(out);
+		out = as<T>(*it, key);
 }
 
 template <typename T>
@@ -25,7 +48,7 @@ inline void read(const Json &j, const char *key, std::optional<T> &out)
 	if (it == j.end() || it->is_null())
 		out.reset();
 	else
-		out = it->get<T>();
+		out = as<T>(*it, key);
 }
 
 // Not an overload of orNull: TimeMs is an int64_t, like the memory fields.

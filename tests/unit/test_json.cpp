@@ -102,3 +102,22 @@ TEST_CASE("error bodies and JSON parsing")
 		CHECK(e.code() == ExitCode::Failure);
 	}
 }
+
+TEST_CASE("an integer field must hold a whole number that fits, not a float cast with undefined behaviour")
+{
+	// Found by tests/fuzz: 8.9e24 as a pid, 7.7e77 as memory, once read with nlohmann's bare cast.
+	Json j = Json::parse(R"({"id":"j1","device":0,"sku":"Large.64GB","gpus":4,"uid":0,"pid":8.9e24})");
+	CHECK_THROWS_AS(j.get<Job>(), Json::exception);
+	j["pid"] = 1.5;
+	CHECK_THROWS_AS(j.get<Job>(), Json::exception);
+	j["pid"] = 4294967297LL;
+	CHECK_THROWS_AS(j.get<Job>(), Json::exception);
+	j["pid"] = 42;
+	CHECK(j.get<Job>().pid == 42);
+	Json d = Json::parse(R"({"index":1e30,"id":"d","sku":"Large.64GB","gpus":4,"memory_total_mib":65536})");
+	CHECK_THROWS_AS(d.get<Device>(), Json::exception);
+	d["index"] = 18446744073709551615ULL;
+	CHECK_THROWS_AS(d.get<Device>(), Json::exception);
+	d["index"] = 1;
+	CHECK(d.get<Device>().index == 1);
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# The device token never leaves the agent: with a unique canary token and debug logging, every
+# verb (and its errors) runs, and the canary is searched for in every output, log, database file
+# and process environment reachable. Its only homes are the token file and the allocator's config.
+# And a crashing agent writes no core dump (PR_SET_DUMPABLE=0), which would hold the token.
+
+bats_require_minimum_version 1.5.0
+load ../lib/common
+
+setup() {
+	TEST_TOKEN=hac-canary-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	OUT=$BATS_TEST_TMPDIR/outputs.txt
+	: >"$OUT"
+}
+
+teardown() {
+	[ -z "${JOB_PID:-}" ] || { kill "$JOB_PID" 2>/dev/null; wait "$JOB_PID" 2>/dev/null; } || true
+	stop_all
+}
+
+# v COMMAND...: runs COMMAND, keeping its stdout, stderr and exit status in $OUT; never fails.
+v() {
+	{
+		# The command line as run, but for a canary this test itself passes (as a client header).
+		local line="$*"
+		echo "\$ ${line//$TEST_TOKEN/<canary>}"
+		"$@" 2>&1
+		echo "exit $?"
+	} >>"$OUT" 2>&1 </dev/null || true
+}
+
+# Every place the canary must not be: fails naming each one it is in.
+assert_canary_nowhere() {
+	local found=() f pid
+	for f in "$BATS_TEST_TMPDIR"/*; do
+		case ${f##*/} in
+		token | allocator.toml) continue ;; # its legitimate homes
+		esac
+		[ -f "$f" ] || continue
+		grep -qaF "$TEST_TOKEN" "$f" && { found+=("$f"); grep -naF "$TEST_TOKEN" "$f" | head -n 3 | cut -c1-300; }
+	done
+	for pid in "$@"; do
+		for f in /proc/"$pid"/{environ,cmdline}; do
+			[ -r "$f" ] && grep -qaF "$TEST_TOKEN" "$f" && found+=("$f")
+		done
+	done
+	if ((${#found[@]})); then
+		printf 'the canary token is in: %s\n' "${found[@]}"
+		return 1
+	fi
+}
+
+@test "with debug logging, the canary token is in no output, log, database file or environment" {
+	start_allocator
+	write_agent_config
+	sed -i '1i log_level = "debug"' "$BATS_TEST_TMPDIR/agent.toml"
+	start_agent
+	# A job that stays, so its process can be searched too.
+	hac-run -- sleep 32 >/dev/null 2>&1 &
+	JOB_PID=$!
+	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
+	job_pid=$(pgrep -f 'sleep 32' | head -n 1)
+	v hac-smi
+	v hac-smi --json
+	v hac-smi -s
+	v hac-smi -t
+	v hac-smi -t --json
+	v hac-smi -v
+	v hac-smi --query index,name,memory.total --format csv
+	v hac-smi --help-query
+	v hac-smi -l 0.1 --count 2
+	v hac-smi -r -i 7
+	v hac-smi -r
+	v hac-smi --bogus
+	v hac-smi device list --json
+	v hac-smi device add small
+	v hac-smi device add nonsense
+	v hac-smi device switch 1
+	v hac-smi device switch 0
+	v hac-smi device rm -y 1
+	v hac-smi device rm -y 9
+	v hac-run -- true
+	v hac-run -- false
+	v hac-run -- /no/such/program
+	v hac-run --device 9 -- true
+	v hac-resize --list --json
+	v hac-resize xlarge
+	v hac-resize huge
+	v hac-resize large
+	v hac-usage
+	v hac-usage --jobs --json
+	v hac-usage --all-users --by user --format csv
+	v hac-usage --reconcile
+	v hac-usage --since yesterday-ish
+	for path in version status devices token jobs usage nothing; do
+		v curl -s --unix-socket "$HAC_SOCKET" "http://hac/v1/$path"
+	done
+	v curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":"x"}'
+	v curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d 'not json'
+	v curl -s --unix-socket "$HAC_SOCKET" -H "Authorization: Bearer $TEST_TOKEN" http://hac/v1/status
+	# A reload, and the allocator refusing the token: both log about the token.
+	kill -HUP "$AGENT_PID"
+	sleep 0.5
+	v hac-smi
+	stop_allocator
+	v hac-smi
+	v hac-run --no-wait -- true
+	v hac-resize medium
+	sed -i "s/^token = .*/token = \"another-token-entirely\"/" "$BATS_TEST_TMPDIR/allocator.toml"
+	start_allocator
+	v hac-smi -s
+	v hac-resize medium
+	grep -q '^exit 5' "$OUT" || grep -q '^exit [1-9]' "$OUT" # errors did run
+	sqlite3 "$BATS_TEST_TMPDIR/jobs.db" 'PRAGMA wal_checkpoint(PASSIVE)' >/dev/null || true
+	[ -s "$BATS_TEST_TMPDIR/agent.log" ]
+	grep -q 'DEBUG\|debug' "$BATS_TEST_TMPDIR/agent.log"
+	echo "outputs: $(wc -l <"$OUT") lines, agent log: $(wc -l <"$BATS_TEST_TMPDIR/agent.log") lines" >&3
+	assert_canary_nowhere "$AGENT_PID" "$job_pid" "$$"
+	# The search itself works: the canary is found where it belongs.
+	grep -qF "$TEST_TOKEN" "$BATS_TEST_TMPDIR/token"
+}
+
+@test "a token file the agent refuses (mode 0644) is named in the error, its content is not" {
+	start_allocator
+	write_agent_config
+	chmod 644 "$BATS_TEST_TMPDIR/token"
+	run hac-agent --config "$BATS_TEST_TMPDIR/agent.toml" --log-level debug
+	[ "$status" -ne 0 ]
+	[[ $output == *"$BATS_TEST_TMPDIR/token"* ]]
+	[[ $output != *"$TEST_TOKEN"* ]]
+	assert_canary_nowhere
+}
+
+@test "the agent is not dumpable: SIGSEGV writes no core file where a dumpable process writes one" {
+	pattern=$(cat /proc/sys/kernel/core_pattern)
+	[[ $pattern != \|* ]] || skip "core_pattern pipes cores to a handler this test cannot look into: $pattern"
+	[[ $pattern != /* ]] || skip "core_pattern writes cores to a fixed folder: $pattern"
+	start_allocator
+	write_agent_config
+	dir=$BATS_TEST_TMPDIR/cores
+	mkdir -p "$dir"
+	# The control: a plain process in the same folder with the same limit does leave a core.
+	(cd "$dir" && ulimit -c unlimited && exec sleep 30) &
+	control=$!
+	sleep 0.2
+	kill -SEGV "$control"
+	wait "$control" || true
+	control_cores=$(find "$dir" -type f -name 'core*' | wc -l)
+	[ "$control_cores" -gt 0 ] || skip "this system writes no core dump even for a dumpable process (core_pattern '$pattern')"
+	rm -f "$dir"/core*
+	export HAC_SOCKET=$BATS_TEST_TMPDIR/agent.sock
+	(cd "$dir" && ulimit -c unlimited && exec hac-agent --config "$BATS_TEST_TMPDIR/agent.toml") >>"$BATS_TEST_TMPDIR/agent.log" 2>&1 &
+	AGENT_PID=$!
+	wait_for "curl -sf --unix-socket '$HAC_SOCKET' http://hac/v1/version" 5
+	[ "$(awk '/^Max core file size/ {print $5}' /proc/$AGENT_PID/limits)" = unlimited ]
+	kill -SEGV "$AGENT_PID"
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	[ "${rc:-0}" -eq $((128 + 11)) ]
+	sleep 0.5
+	run find "$dir" -type f -name 'core*'
+	[ -z "$output" ]
+}

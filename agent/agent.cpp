@@ -222,6 +222,7 @@ void Agent::reload(const AgentConfig &next)
 		config_.allocator.requestTimeoutMs = next.allocator.requestTimeoutMs;
 		config_.allocator.heartbeatSeconds = next.allocator.heartbeatSeconds;
 		config_.allocator.retryMaxSeconds = next.allocator.retryMaxSeconds;
+		config_.outbox = next.outbox;
 	}
 	setLogLevel(next.logLevel);
 	link_.setTimeouts(next.allocator);
@@ -312,6 +313,11 @@ void Agent::linkLoop()
 				delay = std::chrono::milliseconds(fullJitterMs(random, failures_));
 			}
 		}
+		try {
+			noteOutbox();
+		} catch (const std::exception &e) {
+			spdlog::error("cannot read the outbox: {}", e.what());
+		}
 		if (auto next = log_.nextOutboxAttempt())
 			delay = std::min(delay, std::chrono::milliseconds(std::max<TimeMs>(0, *next - nowMs())));
 		bool deliverNow = false;
@@ -361,15 +367,55 @@ void Agent::deliverOutbox()
 	}
 }
 
+std::pair<std::int64_t, std::int64_t> Agent::noteOutbox()
+{
+	std::int64_t size = log_.outboxSize();
+	std::int64_t max;
+	{
+		std::lock_guard lock(configMutex_);
+		max = config_.outbox.maxRecords;
+	}
+	std::lock_guard lock(mutex_);
+	bool high = size * 2 >= max;
+	if (high && !outboxWarned_)
+		spdlog::warn("the outbox holds {} usage record(s), half or more of its cap of {} ([outbox] max_records): "
+			     "the allocator at {} has not taken them ({}); at the cap new jobs are refused",
+			     size, max, allocator_.url, allocator_.lastError.empty() ? "it is reachable" : allocator_.lastError);
+	else if (!high && outboxWarned_)
+		spdlog::info("the outbox is back below half its cap: {} of {} usage record(s)", size, max);
+	outboxWarned_ = high;
+	return {size, max};
+}
+
+void Agent::admitJob()
+{
+	auto [size, max] = noteOutbox();
+	if (size < max)
+		return;
+	std::string url;
+	{
+		std::lock_guard lock(mutex_);
+		url = allocator_.url;
+	}
+	throw ApiError(503, "outbox_full",
+		       fmt::format("new jobs are refused: {} usage record(s) wait for the allocator at {}, the cap set by "
+				   "[outbox] max_records is {}; running jobs still end and are recorded. Try again when "
+				   "the allocator is back (hac-smi shows allocator.outbox_size)", size, url, max),
+		       Json{{"outbox_size", size}, {"outbox_max", max}});
+}
+
 Status Agent::status(const Peer &peer)
 {
 	Status s;
 	s.agentVersion = HAC_VERSION;
+	auto [outboxSize, outboxMax] = noteOutbox();
 	{
 		std::lock_guard lock(mutex_);
 		s.allocator = allocator_;
 		s.devices = devices_;
 	}
+	s.allocator.outboxSize = outboxSize;
+	s.allocator.outboxMax = outboxMax;
 	std::optional<bool> maySee; // looked up only when another user's job is listed
 	for (Job &job : jobs_.running()) {
 		for (Device &d : s.devices)

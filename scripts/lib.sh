@@ -24,7 +24,7 @@ HAC_DEMO_PACKAGES=(curl)
 # shell for the job log, python3-venv for hac-update's environments, ps/pkill and setsid/flock, the
 # openssl command for the release keys the hac-update tests make, and systemd for systemd-analyze,
 # systemd-sysusers and systemd-tmpfiles, which check conf/.
-HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd)
+HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd strace)
 # What packaging/build-deb and tests/integration/packaging.bats need (about 140 packages with
 # lintian's dependencies): not in the test set, so the packaging test skips unless they are
 # installed, e.g. with 'scripts/deps package'.

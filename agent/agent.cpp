@@ -302,8 +302,10 @@ void Agent::linkLoop()
 	std::mt19937_64 random(std::random_device{}());
 	while (!stopping_) {
 		std::chrono::milliseconds delay;
+		bool wasReachable;
 		{
 			std::lock_guard lock(mutex_);
+			wasReachable = allocator_.reachable;
 			if (allocator_.reachable) {
 				std::lock_guard configLock(configMutex_);
 				delay = std::chrono::seconds(config_.allocator.heartbeatSeconds);
@@ -318,12 +320,15 @@ void Agent::linkLoop()
 		} catch (const std::exception &e) {
 			spdlog::error("cannot read the outbox: {}", e.what());
 		}
-		if (auto next = log_.nextOutboxAttempt())
+		// While the allocator is unreachable, neither a record just queued nor one due cuts the
+		// back-off short: each job that ends (or fails to start) meanwhile would otherwise be one
+		// more attempt at once, and agents started together would retry together.
+		if (auto next = log_.nextOutboxAttempt(); next && wasReachable)
 			delay = std::min(delay, std::chrono::milliseconds(std::max<TimeMs>(0, *next - nowMs())));
 		bool deliverNow = false;
 		{
 			std::unique_lock lock(wakeMutex_);
-			wake_.wait_for(lock, delay, [this] { return stopping_.load() || outboxDirty_; });
+			wake_.wait_for(lock, delay, [&] { return stopping_.load() || (outboxDirty_ && wasReachable); });
 			deliverNow = outboxDirty_;
 			outboxDirty_ = false;
 		}

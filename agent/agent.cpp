@@ -222,6 +222,7 @@ void Agent::reload(const AgentConfig &next)
 		config_.allocator.requestTimeoutMs = next.allocator.requestTimeoutMs;
 		config_.allocator.heartbeatSeconds = next.allocator.heartbeatSeconds;
 		config_.allocator.retryMaxSeconds = next.allocator.retryMaxSeconds;
+		config_.outbox = next.outbox;
 	}
 	setLogLevel(next.logLevel);
 	link_.setTimeouts(next.allocator);
@@ -301,8 +302,10 @@ void Agent::linkLoop()
 	std::mt19937_64 random(std::random_device{}());
 	while (!stopping_) {
 		std::chrono::milliseconds delay;
+		bool wasReachable;
 		{
 			std::lock_guard lock(mutex_);
+			wasReachable = allocator_.reachable;
 			if (allocator_.reachable) {
 				std::lock_guard configLock(configMutex_);
 				delay = std::chrono::seconds(config_.allocator.heartbeatSeconds);
@@ -312,12 +315,20 @@ void Agent::linkLoop()
 				delay = std::chrono::milliseconds(fullJitterMs(random, failures_));
 			}
 		}
-		if (auto next = log_.nextOutboxAttempt())
+		try {
+			noteOutbox();
+		} catch (const std::exception &e) {
+			spdlog::error("cannot read the outbox: {}", e.what());
+		}
+		// While the allocator is unreachable, neither a record just queued nor one due cuts the
+		// back-off short: each job that ends (or fails to start) meanwhile would otherwise be one
+		// more attempt at once, and agents started together would retry together.
+		if (auto next = log_.nextOutboxAttempt(); next && wasReachable)
 			delay = std::min(delay, std::chrono::milliseconds(std::max<TimeMs>(0, *next - nowMs())));
 		bool deliverNow = false;
 		{
 			std::unique_lock lock(wakeMutex_);
-			wake_.wait_for(lock, delay, [this] { return stopping_.load() || outboxDirty_; });
+			wake_.wait_for(lock, delay, [&] { return stopping_.load() || (outboxDirty_ && wasReachable); });
 			deliverNow = outboxDirty_;
 			outboxDirty_ = false;
 		}
@@ -361,15 +372,55 @@ void Agent::deliverOutbox()
 	}
 }
 
+std::pair<std::int64_t, std::int64_t> Agent::noteOutbox()
+{
+	std::int64_t size = log_.outboxSize();
+	std::int64_t max;
+	{
+		std::lock_guard lock(configMutex_);
+		max = config_.outbox.maxRecords;
+	}
+	std::lock_guard lock(mutex_);
+	bool high = size * 2 >= max;
+	if (high && !outboxWarned_)
+		spdlog::warn("the outbox holds {} usage record(s), half or more of its cap of {} ([outbox] max_records): "
+			     "the allocator at {} has not taken them ({}); at the cap new jobs are refused",
+			     size, max, allocator_.url, allocator_.lastError.empty() ? "it is reachable" : allocator_.lastError);
+	else if (!high && outboxWarned_)
+		spdlog::info("the outbox is back below half its cap: {} of {} usage record(s)", size, max);
+	outboxWarned_ = high;
+	return {size, max};
+}
+
+void Agent::admitJob()
+{
+	auto [size, max] = noteOutbox();
+	if (size < max)
+		return;
+	std::string url;
+	{
+		std::lock_guard lock(mutex_);
+		url = allocator_.url;
+	}
+	throw ApiError(503, "outbox_full",
+		       fmt::format("new jobs are refused: {} usage record(s) wait for the allocator at {}, the cap set by "
+				   "[outbox] max_records is {}; running jobs still end and are recorded. Try again when "
+				   "the allocator is back (hac-smi shows allocator.outbox_size)", size, url, max),
+		       Json{{"outbox_size", size}, {"outbox_max", max}});
+}
+
 Status Agent::status(const Peer &peer)
 {
 	Status s;
 	s.agentVersion = HAC_VERSION;
+	auto [outboxSize, outboxMax] = noteOutbox();
 	{
 		std::lock_guard lock(mutex_);
 		s.allocator = allocator_;
 		s.devices = devices_;
 	}
+	s.allocator.outboxSize = outboxSize;
+	s.allocator.outboxMax = outboxMax;
 	std::optional<bool> maySee; // looked up only when another user's job is listed
 	for (Job &job : jobs_.running()) {
 		for (Device &d : s.devices)

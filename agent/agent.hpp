@@ -71,6 +71,9 @@ public:
 	// A copy: reload() may change some keys while other threads read them.
 	AgentConfig config() const;
 	const Token &token() const { return token_; }
+	// Before a job starts: throws ApiError 503 outbox_full when the usage records owed to the
+	// allocator reached [outbox] max_records. Ending jobs never asks: their records are always kept.
+	void admitJob();
 	std::string account();
 
 private:
@@ -79,6 +82,8 @@ private:
 	void applyRegistration(const Registration &reg);
 	void markUnreachable(const std::string &why);
 	void deliverOutbox();
+	// The outbox's size now, warning once each time it crosses half of the cap.
+	std::pair<std::int64_t, std::int64_t> noteOutbox();
 	void requirePrivileged(const Peer &peer, const std::string &what) const;
 	Sku knownSku(const std::string &name);
 	void requireAllocator();
@@ -107,6 +112,7 @@ private:
 	std::string account_;
 	AllocatorStatus allocator_;
 	int failures_ = 0;              // consecutive failed contacts, for the back-off
+	bool outboxWarned_ = false;     // the outbox is at or above half its cap, and the log said so
 
 	std::mutex wakeMutex_;
 	std::condition_variable wake_;

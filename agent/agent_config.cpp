@@ -42,6 +42,10 @@ AgentConfig loadAgentConfig(const std::string &file)
 		a.retryMaxSeconds = static_cast<int>(section->integer("retry_max_seconds", a.retryMaxSeconds, 1, 3600));
 		section->finish();
 	}
+	if (auto section = root.table("outbox")) {
+		config.outbox.maxRecords = section->integer("max_records", config.outbox.maxRecords, 2, 100000000);
+		section->finish();
+	}
 	root.finish();
 	return config;
 }

@@ -15,6 +15,11 @@ struct AllocatorSettings {
 	int retryMaxSeconds = 60;       // the cap of the back-off while it is unreachable
 };
 
+// The usage records owed to the allocator while it is away.
+struct OutboxSettings {
+	long maxRecords = 10000;        // new jobs are refused at this many; completions never are
+};
+
 struct AgentConfig {
 	std::string file;               // where it was read from; empty for built-in defaults
 	std::string socket = "/run/hac/agent.sock";
@@ -24,6 +29,7 @@ struct AgentConfig {
 	std::string adminGroup = "hac-admin";
 	std::string logLevel = "info";
 	AllocatorSettings allocator;
+	OutboxSettings outbox;
 };
 
 // Reads `file`; with an empty `file`, $HAC_CONFIG or else /etc/hac/agent.toml, whose absence

@@ -96,6 +96,7 @@ const std::vector<Route> &routes()
 			r.command = field<std::string>(body, "command", "a string", std::string());
 			r.wait = field<bool>(body, "wait", "true or false", false);
 			r.waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 30000), 0, 60000);
+			c.agent.admitJob();
 			int index = c.agent.device(device).index;
 			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, index, [&c](int i) {
 				Device d = c.agent.device(i);

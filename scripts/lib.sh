@@ -23,10 +23,11 @@ HAC_DEMO_PACKAGES=(curl)
 # What the bats suites run: real processes, JSON checked with jq, raw HTTP with nc, the SQLite
 # shell for the job log, python3-venv for hac-update's environments, ps/pkill and setsid/flock, the
 # openssl command for the release keys the hac-update tests make, and systemd for systemd-analyze,
-# systemd-sysusers and systemd-tmpfiles, which check conf/; clang and its libFuzzer runtime build the
-# fuzz targets whose seed corpus the fuzz suite replays (tests/fuzz).
+# systemd-sysusers and systemd-tmpfiles, which check conf/; strace injects disk faults into the real
+# agent (tests/integration/faults.bats); clang and its libFuzzer runtime build the fuzz targets whose
+# seed corpus the fuzz suite replays (tests/fuzz).
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
-	clang libclang-rt-14-dev)
+	strace clang libclang-rt-14-dev)
 # What packaging/build-deb and tests/integration/packaging.bats need (about 140 packages with
 # lintian's dependencies): not in the test set, so the packaging test skips unless they are
 # installed, e.g. with 'scripts/deps package'.

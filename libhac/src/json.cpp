@@ -161,6 +161,10 @@ void to_json(Json &j, const AllocatorStatus &a)
 		{"unreachable_since", timeOrNull(a.unreachableSince)},
 		{"last_error", a.lastError},
 	};
+	if (a.outboxSize)
+		j["outbox_size"] = *a.outboxSize;
+	if (a.outboxMax)
+		j["outbox_max"] = *a.outboxMax;
 }
 
 void from_json(const Json &j, AllocatorStatus &a)
@@ -171,6 +175,10 @@ void from_json(const Json &j, AllocatorStatus &a)
 	readTime(j, "last_contact", a.lastContact);
 	readTime(j, "unreachable_since", a.unreachableSince);
 	read(j, "last_error", a.lastError);
+	if (j.contains("outbox_size") && j["outbox_size"].is_number_integer())
+		a.outboxSize = j["outbox_size"].get<std::int64_t>();
+	if (j.contains("outbox_max") && j["outbox_max"].is_number_integer())
+		a.outboxMax = j["outbox_max"].get<std::int64_t>();
 }
 
 void to_json(Json &j, const Status &s)

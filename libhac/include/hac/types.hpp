@@ -85,6 +85,10 @@ struct AllocatorStatus {
 	std::optional<TimeMs> lastContact;
 	std::optional<TimeMs> unreachableSince;
 	std::string lastError;
+	// The usage records waiting for the allocator, and the cap at which new jobs are refused;
+	// set by the agent only (outbox_size, outbox_max).
+	std::optional<std::int64_t> outboxSize;
+	std::optional<std::int64_t> outboxMax;
 };
 
 // Everything hac-smi shows, in one answer of the agent.

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""A fault proxy on loopback between hac-agent and hac-allocator, for tests/integration/faults.bats.
+
+fault_proxy.py --upstream URL --mode-file FILE --port-file FILE --log FILE [--listeners N]
+
+Listens on N free loopback ports (written one a line to the port file, in listener order). For
+every accepted connection it appends "<unix time, s> <listener index> <mode>" to the log and
+then behaves as the mode file says now (read at each accept, so a test switches faults live):
+
+  pass       forward bytes to the upstream allocator and back
+  blackhole  accept, read, never answer, keep the connection open
+  trickle    read the request, then answer a valid 200 one byte a second
+  reset      accept, then close with SO_LINGER 0: the client sees a connection reset
+  503        answer 503 with Retry-After: 1 and a JSON error, then close
+  refuse     close the listening socket (reopened on the same port when the mode changes)
+"""
+import argparse
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from urllib.parse import urlparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--upstream", required=True)
+parser.add_argument("--mode-file", required=True)
+parser.add_argument("--port-file", required=True)
+parser.add_argument("--log", required=True)
+parser.add_argument("--listeners", type=int, default=1)
+args = parser.parse_args()
+upstream = urlparse(args.upstream)
+log_lock = threading.Lock()
+
+
+def mode():
+    try:
+        with open(args.mode_file) as f:
+            return f.read().strip() or "pass"
+    except OSError:
+        return "pass"
+
+
+def read_request(conn):
+    """Reads one request's head and body (by Content-Length), or whatever comes in 2 s."""
+    conn.settimeout(2)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    except (socket.timeout, OSError):
+        pass
+    return data
+
+
+def pipe(src, dst):
+    # A kept-alive connection made while passing must not outlive a switch to a fault.
+    try:
+        while True:
+            ready, _, _ = select.select([src], [], [], 0.1)
+            if not ready:
+                if mode() != "pass":
+                    break
+                continue
+            chunk = src.recv(65536)
+            if not chunk:
+                break
+            dst.sendall(chunk)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def serve(conn, how):
+    try:
+        if how == "reset":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            return
+        if how == "blackhole":
+            conn.settimeout(None)
+            while conn.recv(65536):
+                pass
+            return
+        if how == "503":
+            read_request(conn)
+            body = b'{"schema_version":1,"error":{"code":"unavailable","message":"fault proxy: 503 storm"}}'
+            conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+                         b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            return
+        if how == "trickle":
+            read_request(conn)
+            body = b'{"schema_version":1}'
+            answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            for i in range(len(answer)):
+                conn.sendall(answer[i:i + 1])
+                time.sleep(1)
+            return
+        up = socket.create_connection((upstream.hostname, upstream.port or 80), timeout=5)
+        up.settimeout(None)
+        conn.settimeout(None)
+        threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+        pipe(conn, up)
+    except OSError:
+        pass
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
+def accept_loop(index, listener):
+    port = listener.getsockname()[1]
+    while True:
+        if mode() == "refuse":
+            # A closed port: connections are refused by the kernel, and so cannot be counted.
+            listener.close()
+            while mode() == "refuse":
+                time.sleep(0.05)
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(128)
+        listener.settimeout(0.1)
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            continue
+        conn.settimeout(None)
+        how = mode()
+        with log_lock, open(args.log, "a") as f:
+            f.write(f"{time.time():.6f} {index} {how}\n")
+        threading.Thread(target=serve, args=(conn, how), daemon=True).start()
+
+
+listeners = []
+for i in range(args.listeners):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(128)
+    listeners.append(s)
+with open(args.port_file + ".tmp", "w") as f:
+    f.write("".join(f"{s.getsockname()[1]}\n" for s in listeners))
+# Renamed into place, so a test waiting for the file reads every port.
+os.rename(args.port_file + ".tmp", args.port_file)
+threads = [threading.Thread(target=accept_loop, args=(i, s), daemon=True) for i, s in enumerate(listeners)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()

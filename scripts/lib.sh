@@ -23,6 +23,10 @@ HAC_DEMO_PACKAGES=(curl)
 # What the bats suites run: real processes, JSON checked with jq, raw HTTP with nc, the SQLite
 # shell for the job log, python3-venv for hac-update's environments, ps/pkill and setsid/flock.
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux)
+# What scripts/bench runs besides the build: jq reads and writes the rows, nc is the floor the
+# tools are measured against, valgrind counts instructions, the sqlite3 shell and python3 are
+# the baselines of hac-usage and hac-update --check, procps and coreutils' timeout the rest.
+HAC_BENCH_PACKAGES=(jq curl netcat-openbsd valgrind sqlite3 python3 procps)
 
 hac_say() { printf '==> %s\n' "$*" >&2; }
 hac_die() {
@@ -70,21 +74,24 @@ hac_install_packages() {
 	hac_say "installed in $((SECONDS - start)) s"
 }
 
-# $1: build (the build only), demo (build + demo) or test (build + every suite).
+# $1: build (the build only), demo (build + demo), test (build + every suite) or bench (build +
+# the benchmarks).
 hac_deps() {
 	case ${1:-test} in
 	build) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" ;;
 	demo) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_DEMO_PACKAGES[@]}" ;;
 	test) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" ;;
+	bench) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_BENCH_PACKAGES[@]}" ;;
 	*) hac_die "hac_deps: unknown set '$1'" ;;
 	esac
 }
 
 # Configures (or reconfigures) and builds $HAC_BUILD. Reconfiguring every time costs a few
 # seconds but picks up packages installed since the last setup; tests=enabled makes a missing
-# doctest an error here instead of a unit suite that silently was not built.
+# doctest an error here instead of a unit suite that silently was not built. Arguments are added
+# to meson setup (scripts/bench: --buildtype=release).
 hac_build() {
-	local setup=(meson setup "$HAC_BUILD" "$HAC_REPO" -Dtests=enabled) start=$SECONDS
+	local setup=(meson setup "$HAC_BUILD" "$HAC_REPO" -Dtests=enabled "$@") start=$SECONDS
 	if [[ -f $HAC_BUILD/meson-private/coredata.dat ]]; then
 		setup+=(--reconfigure)
 	fi

@@ -36,6 +36,15 @@ bench_row() {
 # The resident memory of process $1 in KiB (VmRSS).
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# What the RSS of process $1 is made of, as JSON fields in MiB: anonymous memory (heap, stacks)
+# and file pages (mostly shared libraries, shared with other processes), and the PSS, which
+# divides shared pages among the processes mapping them.
+rss_parts() {
+	{ cat "/proc/$1/status"; cat "/proc/$1/smaps_rollup" 2>/dev/null; } | awk '
+		/^RssAnon:/ { anon = $2 } /^RssFile:/ { file = $2 } /^Pss:/ { pss = $2 }
+		END { printf "{\"rss_anon_mib\": %.2f, \"rss_file_mib\": %.2f, \"pss_mib\": %.2f}\n", anon / 1024, file / 1024, pss / 1024 }'
+}
+
 # The CPU time process $1 (all its threads) has used, in clock ticks: utime + stime of
 # /proc/PID/stat, counted after the command name, which may hold spaces.
 cpu_ticks() {

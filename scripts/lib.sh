@@ -98,6 +98,7 @@ hac_build() {
 	hac_say "configuring $HAC_BUILD"
 	"${setup[@]}" || hac_die "meson setup failed: see $HAC_BUILD/meson-logs/meson-log.txt (or remove $HAC_BUILD and try again)"
 	hac_say "building $HAC_BUILD"
-	ninja -C "$HAC_BUILD" || hac_die "the build failed (see the compiler messages above)"
+	# HAC_BUILD_JOBS: parallel compile jobs (ninja -j), for a machine shared with others.
+	ninja -C "$HAC_BUILD" ${HAC_BUILD_JOBS:+-j "$HAC_BUILD_JOBS"} || hac_die "the build failed (see the compiler messages above)"
 	hac_say "built in $((SECONDS - start)) s"
 }

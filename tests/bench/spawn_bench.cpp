@@ -2,7 +2,8 @@
 // command measured in the same run, one caller at a time or many at once.
 //   hac-bench-spawn [options] -- COMMAND [ARG...] [--vs BASELINE [ARG...]]
 // Each call is posix_spawn + waitpid, timed from before the spawn to after the wait, with stdout
-// on /dev/null. The two commands alternate in rounds, so a burst of the machine's noise hits both.
+// on /dev/null. The two commands alternate in rounds (by default one call per caller each), so a
+// burst of the machine's noise hits both.
 // Prints one JSON row (tests/bench/bench_row.hpp); without --vs its baseline is empty.
 #include <atomic>
 #include <cerrno>
@@ -101,7 +102,7 @@ std::string joined(const std::vector<std::string> &argv)
 
 int usage()
 {
-	std::fputs("usage: hac-bench-spawn [--calls N] [--callers K] [--rounds R] [--name TEXT] [--stdin FILE]\n"
+	std::fputs("usage: hac-bench-spawn [--calls N] [--callers K] [--rounds R (default N/K)] [--name TEXT] [--stdin FILE]\n"
 		   "         [--baseline TEXT] [--baseline-stdin FILE] [--target-ratio X]\n"
 		   "         -- COMMAND [ARG...] [--vs BASELINE [ARG...]]\n",
 		   stderr);
@@ -113,7 +114,7 @@ int usage()
 int main(int argc, char **argv)
 {
 	try {
-		int calls = 200, callers = 1, rounds = 4;
+		int calls = 200, callers = 1, rounds = 0;
 		std::string name, baselineName;
 		std::optional<double> targetRatio;
 		Command command, baseline;
@@ -154,10 +155,12 @@ int main(int argc, char **argv)
 			else
 				(inBaseline ? baseline : command).argv.push_back(a);
 		}
-		if (command.argv.empty() || calls < 1 || callers < 1 || rounds < 1)
+		if (command.argv.empty() || calls < 1 || callers < 1 || rounds < 0)
 			return usage();
-		// Every round gives each caller at least one call, so K callers are K at once.
-		rounds = std::max(1, std::min(rounds, calls / callers));
+		// By default each round gives each caller one call: one caller alternates the two commands
+		// call by call, so a burst of noise falls on both alike. Never fewer calls in a round than
+		// callers, so K callers are K at once.
+		rounds = std::max(1, std::min(rounds ? rounds : calls, calls / callers));
 		if (name.empty())
 			name = joined(command.argv);
 		if (baselineName.empty() && !baseline.argv.empty())

@@ -4,6 +4,7 @@
 #   usage: tests/bench/agent_resources.sh [JOBS] [IDLE_SECONDS]
 #   (defaults 100000 and 60, or $HAC_BENCH_JOBS and $HAC_BENCH_IDLE_SECONDS; HAC_BUILD selects the build)
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 jobs=${1:-${HAC_BENCH_JOBS:-100000}}
 idle=${2:-${HAC_BENCH_IDLE_SECONDS:-60}}

@@ -6,6 +6,7 @@
 # smi.sh), measured here in the same run.
 #   usage: tests/bench/api_load.sh [SECONDS]   (default 5 per client count; HAC_BUILD selects the build)
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-5}
 nc -h 2>&1 | grep -q -- '-N' || skip "nc is not netcat-openbsd (needs -U and -N): install netcat-openbsd"

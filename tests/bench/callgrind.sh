@@ -4,6 +4,7 @@
 # the same count for nc sending the same raw request (the floor of smi.sh).
 #   usage: tests/bench/callgrind.sh [RUNS]   (default 3 each; HAC_BUILD selects the build)
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 runs=${1:-3}
 command -v valgrind >/dev/null || skip "valgrind is not installed (apt-get install valgrind)"

@@ -1,8 +1,9 @@
+# shellcheck shell=bash
 # Shared by the benchmark scripts: a temporary directory with a real hac-allocator and hac-agent,
 # started by the same helpers the bats tests use. Source it; it cleans up on exit.
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BATS_TEST_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/hac-bench.XXXXXX")
-BATS_TEST_COMPLETED=1  # stop_all prints the logs only for a failed bats test
+export BATS_TEST_COMPLETED=1  # stop_all prints the logs only for a failed bats test
 skip() { echo "skipped: $*" >&2; exit 77; }
 # shellcheck source=../lib/common.bash
 source "$BENCH_DIR/../lib/common.bash"
@@ -18,7 +19,7 @@ trap bench_cleanup EXIT
 # EXTRA is a JSON object merged in (targets: "target_value", "target_ratio"; or {}). Quantiles are
 # the nearest rank below, as in bench_row.hpp; with no baseline values the ratio is null.
 bench_row() {
-	local bench=$1 unit=$2 baseline=$3 higher=$4 extra=$5 values=() base=() v
+	local bench=$1 unit=$2 baseline=$3 higher=$4 extra=$5 values=() base=()
 	shift 5
 	while (($#)) && [[ $1 != -- ]]; do values+=("$1"); shift; done
 	(($#)) && shift

@@ -3,6 +3,7 @@
 # (nc -U -N SOCK < request, Debian's netcat-openbsd): one caller at a time, then 64 at once.
 #   usage: tests/bench/smi.sh [CALLS]   (default 200 each; HAC_BUILD selects the build)
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 calls=${1:-200}
 command -v nc >/dev/null || skip "nc is missing: install netcat-openbsd"

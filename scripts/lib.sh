@@ -32,6 +32,10 @@ HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv proc
 # lintian's dependencies): not in the test set, so the packaging test skips unless they are
 # installed, e.g. with 'scripts/deps package'.
 HAC_PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian)
+# What scripts/bench runs besides the build: jq reads and writes the rows, nc is the floor the
+# tools are measured against, valgrind counts instructions, the sqlite3 shell and python3 are
+# the baselines of hac-usage and hac-update --check, procps and coreutils' timeout the rest.
+HAC_BENCH_PACKAGES=(jq curl netcat-openbsd valgrind sqlite3 python3 procps)
 
 hac_say() { printf '==> %s\n' "$*" >&2; }
 hac_die() {
@@ -79,29 +83,32 @@ hac_install_packages() {
 	hac_say "installed in $((SECONDS - start)) s"
 }
 
-# $1: build (the build only), demo (build + demo), test (build + every suite) or package (test +
-# what building and checking the Debian packages needs).
+# $1: build (the build only), demo (build + demo), test (build + every suite), package (test +
+# what building and checking the Debian packages needs) or bench (build + the benchmarks).
 hac_deps() {
 	case ${1:-test} in
 	build) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" ;;
 	demo) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_DEMO_PACKAGES[@]}" ;;
 	test) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" ;;
 	package) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" "${HAC_PACKAGE_PACKAGES[@]}" ;;
+	bench) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_BENCH_PACKAGES[@]}" ;;
 	*) hac_die "hac_deps: unknown set '$1'" ;;
 	esac
 }
 
 # Configures (or reconfigures) and builds $HAC_BUILD. Reconfiguring every time costs a few
 # seconds but picks up packages installed since the last setup; tests=enabled makes a missing
-# doctest an error here instead of a unit suite that silently was not built.
+# doctest an error here instead of a unit suite that silently was not built. Arguments are added
+# to meson setup (scripts/bench: --buildtype=release).
 hac_build() {
-	local setup=(meson setup "$HAC_BUILD" "$HAC_REPO" -Dtests=enabled) start=$SECONDS
+	local setup=(meson setup "$HAC_BUILD" "$HAC_REPO" -Dtests=enabled "$@") start=$SECONDS
 	if [[ -f $HAC_BUILD/meson-private/coredata.dat ]]; then
 		setup+=(--reconfigure)
 	fi
 	hac_say "configuring $HAC_BUILD"
 	"${setup[@]}" || hac_die "meson setup failed: see $HAC_BUILD/meson-logs/meson-log.txt (or remove $HAC_BUILD and try again)"
 	hac_say "building $HAC_BUILD"
-	ninja -C "$HAC_BUILD" || hac_die "the build failed (see the compiler messages above)"
+	# HAC_BUILD_JOBS: parallel compile jobs (ninja -j), for a machine shared with others.
+	ninja -C "$HAC_BUILD" ${HAC_BUILD_JOBS:+-j "$HAC_BUILD_JOBS"} || hac_die "the build failed (see the compiler messages above)"
 	hac_say "built in $((SECONDS - start)) s"
 }

@@ -2,6 +2,9 @@
 //   round-trip SOCKET AGENT_TOML N: N jobs through the agent's API (begin + finish), interleaved
 //     with the same allocator calls made directly (allocate + usage record), so both see the
 //     same noise; the difference of the medians is what the agent adds.
+//   churn SOCKET N: N jobs begun and ended through the agent's API as fast as it takes them, one
+//     after another on device 0; prints no figure, only its progress on stderr: a load to measure
+//     the agent after (tests/bench/agent_resources.sh).
 //   log DIR N: N jobs written through JobLog (3 durable events each: insert, running, end with
 //     its outbox row) against a plain SQLite loop with the same settings and statements' shape.
 // Prints one JSON object per figure (the format scripts/bench tabulates).
@@ -27,32 +30,13 @@
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "token.hpp"
+#include "bench_row.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point start)
-{
-	return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double quantile(std::vector<double> v, double q)
-{
-	std::sort(v.begin(), v.end());
-	return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
-}
-
-void row(const std::string &bench, const std::string &unit, const std::vector<double> &values,
-	 const std::string &baseline, const std::vector<double> &baselineValues, bool higherIsBetter = false)
-{
-	double median = quantile(values, 0.5), base = quantile(baselineValues, 0.5);
-	hac::Json out{{"bench", bench}, {"unit", unit}, {"median", median}, {"p10", quantile(values, 0.1)},
-		      {"p90", quantile(values, 0.9)}, {"n", values.size()}, {"baseline", baseline},
-		      {"baseline_median", base}, {"ratio", base > 0 ? median / base : 0.0},
-		      {"higher_is_better", higherIsBetter}};
-	std::puts(out.dump().c_str());
-}
+using hac::bench::Clock;
+using hac::bench::msSince;
+using hac::bench::row;
 
 int roundTrip(const std::string &socket, const std::string &agentToml, int n)
 {
@@ -96,6 +80,31 @@ int roundTrip(const std::string &socket, const std::string &agentToml, int n)
 	for (int i = 0; i < n; ++i)
 		added.push_back(agentStart[i] - allocStart[i]);
 	row("start overhead beyond the allocator", "ms", added, "the allocator's allocate round trip", allocStart);
+	return 0;
+}
+
+int churn(const std::string &socket, int n)
+{
+	hac::AgentClient agent(socket);
+	hac::JobRequest request;
+	request.pid = static_cast<int>(getpid());
+	request.device = 0;
+	request.name = "bench-churn";
+	// A job may find the device still held at the allocator by the one before, until the agent's
+	// outbox has delivered that one's usage record; beginJob then waits, as hac-run would.
+	int waited = 0;
+	auto t = Clock::now();
+	std::vector<double> ms;
+	for (int i = 1; i <= n; ++i) {
+		auto one = Clock::now();
+		hac::Job job = hac::beginJob(agent, request, [&](const std::string &) { ++waited; });
+		hac::endJob(agent, job.id, 0);
+		ms.push_back(msSince(one));
+		if (i % 10000 == 0 || i == n)
+			std::fprintf(stderr, "hac-bench-jobs: %d of %d jobs in %.1f s (%d waited for the device; "
+				     "per job: median %.2f ms, p99 %.2f ms, max %.0f ms)\n", i, n, msSince(t) / 1000, waited,
+				     hac::bench::quantile(ms, 0.5), hac::bench::quantile(ms, 0.99), hac::bench::quantile(ms, 1));
+	}
 	return 0;
 }
 
@@ -199,9 +208,11 @@ int main(int argc, char **argv)
 		std::string mode = argc > 1 ? argv[1] : "";
 		if (mode == "round-trip" && argc == 5)
 			return roundTrip(argv[2], argv[3], std::stoi(argv[4]));
+		if (mode == "churn" && argc == 4)
+			return churn(argv[2], std::stoi(argv[3]));
 		if (mode == "log" && argc == 4)
 			return logBench(argv[2], std::stoi(argv[3]));
-		std::fprintf(stderr, "usage: hac-bench-jobs round-trip SOCKET AGENT_TOML N | log DIR N\n");
+		std::fprintf(stderr, "usage: hac-bench-jobs round-trip SOCKET AGENT_TOML N | churn SOCKET N | log DIR N\n");
 		return 2;
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "hac-bench-jobs: %s\n", e.what());

@@ -80,7 +80,7 @@ xLarge.96GB 6" ]
 	[ "$status" -eq 9 ]
 	[[ $output == *"gave up waiting after 1 s"* ]]
 	( sleep 1; kill "$pid" ) &
-	run hac-resize 2xlarge --wait
+	run hac-resize --wait 2xlarge
 	[ "$status" -eq 0 ]
 	[[ $output == *"in use"*"waiting for it to end"*"Large.64GB -> 2xLarge.192GB"* ]]
 }
@@ -121,6 +121,7 @@ xLarge.96GB 6" ]
 }
 
 @test "hac-smi device list, add, switch and rm; the limit and a busy device are refused" {
+	[ "$(hac-smi --json device list | jq ".skus | length")" = 7 ]
 	run hac-smi device list
 	[ "$status" -eq 0 ]
 	[[ $output == *"This VM has 1 of at most 2 device(s)."* ]]

@@ -1,11 +1,44 @@
 // hac-resize's command line: change the size (SKU) of a virtual accelerator.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 #include "common/run_tool.hpp"
 #include "resize.hpp"
 
+namespace {
+
+// "--wait 2xlarge": CLI11 would read the size as --wait's SECONDS. A bare --wait followed by
+// anything but a number means "no limit", as if written --wait=0.
+std::vector<std::string> bareWaitFixed(int argc, char **argv)
+{
+	std::vector<std::string> args(argv, argv + argc);
+	for (std::size_t i = 1; i < args.size(); ++i) {
+		if (args[i] == "--")
+			break;
+		if (args[i] != "--wait")
+			continue;
+		const std::string next = i + 1 < args.size() ? args[i + 1] : "";
+		char *end = nullptr;
+		std::strtod(next.c_str(), &end);
+		if (next.empty() || *end != '\0')
+			args[i] = "--wait=0";
+	}
+	return args;
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
+	std::vector<std::string> fixed = bareWaitFixed(argc, argv);
+	std::vector<char *> args;
+	for (std::string &a : fixed)
+		args.push_back(a.data());
+	argc = static_cast<int>(args.size());
+	argv = args.data();
 	CLI::App app;
 	hac::resize::Options options;
 	app.name(HAC_TOOL);

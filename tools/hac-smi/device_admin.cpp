@@ -73,8 +73,10 @@ void addDeviceCommand(CLI::App &app, DeviceCommand &command)
 {
 	auto *device = app.add_subcommand("device", "Manage this VM's devices: list, add, rm, switch (root or hac-admin to change)");
 	device->require_subcommand(1);
+	device->fallthrough();  // hac-smi's --socket and --json also after the verb
 	auto verb = [&](const char *name, const char *help) {
 		auto *sub = device->add_subcommand(name, help);
+		sub->fallthrough();
 		sub->callback([&command, name] { command.verb = name; });
 		sub->add_flag("--json", command.json, "Print JSON (with \"schema_version\")");
 		return sub;
@@ -91,9 +93,10 @@ void addDeviceCommand(CLI::App &app, DeviceCommand &command)
 		->type_name("N")->check(CLI::NonNegativeNumber);
 }
 
-int runDeviceCommand(const DeviceCommand &command, const std::string &socket)
+int runDeviceCommand(DeviceCommand command, const Options &options)
 {
-	AgentClient agent(resolveSocketPath(socket));
+	command.json = command.json || options.json;  // hac-smi --json device list, too
+	AgentClient agent(resolveSocketPath(options.socket));
 	tools::Catalog catalog = tools::fetchCatalog(agent);
 
 	if (command.verb == "list") {

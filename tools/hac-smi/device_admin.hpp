@@ -6,6 +6,8 @@
 
 #include <CLI/App.hpp>
 
+#include "options.hpp"
+
 namespace hac::smi {
 
 struct DeviceCommand {
@@ -16,10 +18,10 @@ struct DeviceCommand {
 	bool yes = false;
 };
 
-// Declares `device` and its verbs on `app`; `socket` is hac-smi's --socket.
+// Declares `device` and its verbs on `app`.
 void addDeviceCommand(CLI::App &app, DeviceCommand &command);
 
-// Runs the device command; throws hac::Error.
-int runDeviceCommand(const DeviceCommand &command, const std::string &socket);
+// Runs the device command with hac-smi's own --socket and --json; throws hac::Error.
+int runDeviceCommand(DeviceCommand command, const Options &options);
 
 } // namespace hac::smi

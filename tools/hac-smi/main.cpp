@@ -14,6 +14,6 @@ int main(int argc, char **argv)
 	hac::smi::addOptions(app, options);
 	hac::smi::addDeviceCommand(app, device);
 	return hac::tools::runTool(app, argc, argv, [&] {
-		return device.verb.empty() ? hac::smi::run(options) : hac::smi::runDeviceCommand(device, options.socket);
+		return device.verb.empty() ? hac::smi::run(options) : hac::smi::runDeviceCommand(device, options);
 	});
 }

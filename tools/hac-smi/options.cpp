@@ -16,7 +16,8 @@ void addOptions(CLI::App &app, Options &options)
 				  "               [-l SECONDS [--count N]] [-s | -t | -r [-i N]] [-v] [--socket PATH]\n"
 				  "       hac-smi device list | add [SIZE] | rm [N] | switch [N]");
 	app.footer("Exit status: 0 ok, 2 usage error, 3 hac-agent not reachable, 4 allocator not reachable,\n"
-		   "5 permission denied (another user's job), 7 no such device or no job to release.\n"
+		   "5 permission denied (another user's job; device commands need root or hac-admin),\n"
+		   "6 conflict (device in use, device limit, ambiguous SIZE), 7 no such device, size or job to release.\n"
 		   "Environment: HAC_SOCKET (the agent's socket, default /run/hac/agent.sock).");
 	app.set_version_flag("-v,--version", std::string(HAC_TOOL " " HAC_VERSION), "Print hac-smi's version and exit");
 

@@ -65,7 +65,7 @@ teardown() {
 as() {
 	local user=$1
 	shift
-	setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env HOME=/ "$@"
+	setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env HOME=/ PATH="$(other_users_bin):$PATH" "$@"
 }
 
 # A job of root's on device 0, whose command line others should not see.

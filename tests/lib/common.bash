@@ -113,5 +113,21 @@ as_nobody() {
 	chmod 0666 "$HAC_SOCKET"
 	local d=$BATS_TEST_TMPDIR
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	setpriv --reuid "$nobody" --regid "$nobody" --clear-groups "$@"
+	setpriv --reuid "$nobody" --regid "$nobody" --clear-groups env PATH="$(other_users_bin):$PATH" "$@"
+}
+
+# Prints a folder in the test's temporary directory holding hac's tools, for commands run as
+# another user: a build under a private home (CI's /root) is out of their reach. The tools load
+# only libc, so a link or a copy runs anywhere. The folders above it must be made traversable.
+other_users_bin() {
+	local bin=$BATS_TEST_TMPDIR/bin tool
+	if [[ ! -d $bin ]]; then
+		mkdir -p "$bin"
+		chmod 0755 "$bin"
+		for tool in hac-smi hac-run hac-resize hac-usage hac-update; do
+			[[ -x $BUILD/tools/$tool/$tool ]] || continue
+			ln "$BUILD/tools/$tool/$tool" "$bin/" 2>/dev/null || cp "$BUILD/tools/$tool/$tool" "$bin/"
+		done
+	fi
+	echo "$bin"
 }

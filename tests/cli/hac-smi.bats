@@ -194,10 +194,5 @@ teardown() {
 }
 
 @test "hac-smi loads libc and libm only: no libcurl, spdlog, toml++, libfmt or libstdc++" {
-	command -v ldd >/dev/null || skip "ldd is not installed"
-	run ldd "$(command -v hac-smi)"
-	[ "$status" -eq 0 ]
-	for lib in libcurl spdlog libmicrohttpd libsqlite3 libtomlplusplus libfmt libstdc++; do
-		[[ $output != *"$lib"* ]] || { echo "hac-smi loads $lib:"; echo "$output"; false; }
-	done
+	assert_loads_libc_only hac-smi
 }

@@ -50,10 +50,5 @@ setup() {
 }
 
 @test "hac-usage loads libc only: no libcurl, no libstdc++.so" {
-	command -v ldd >/dev/null || skip "ldd is not installed"
-	run ldd "$(command -v hac-usage)"
-	[ "$status" -eq 0 ]
-	for lib in libcurl spdlog libmicrohttpd libsqlite3 libtomlplusplus libfmt libstdc++; do
-		[[ $output != *"$lib"* ]] || { echo "hac-usage loads $lib:"; echo "$output"; false; }
-	done
+	assert_loads_libc_only hac-usage
 }

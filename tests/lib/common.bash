@@ -131,3 +131,14 @@ other_users_bin() {
 	fi
 	echo "$bin"
 }
+
+# Fails, listing what it loads, when tool $1 (found on PATH) loads one of the libraries a hac tool
+# must not: the tools load libc (and libm) only, so a call costs little more than the answer.
+assert_loads_libc_only() {
+	command -v ldd >/dev/null || skip "ldd is not installed"
+	local tool=$1 output lib
+	output=$(ldd "$(command -v "$tool")")
+	for lib in libcurl spdlog libmicrohttpd libsqlite3 libtomlplusplus libfmt libstdc++; do
+		[[ $output != *"$lib"* ]] || { echo "$tool loads $lib:"; echo "$output"; return 1; }
+	done
+}

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
+#include <hac/suggest.hpp>
 
 namespace hac {
 
@@ -305,9 +306,14 @@ Query::Query(std::string_view fieldList, const std::vector<QueryField> &offered,
 								 fieldList, fieldNames(offered)));
 		auto it = std::find_if(offered.begin(), offered.end(),
 				       [&](const QueryField &f) { return f.name == name; });
-		if (it == offered.end())
-			throw Error(ExitCode::Usage, fmt::format("unknown --query field '{}'; valid fields: {} "
-								 "(see --help-query)", name, fieldNames(offered)));
+		if (it == offered.end()) {
+			std::vector<std::string> names;
+			for (const QueryField &f : offered)
+				names.push_back(f.name);
+			throw Error(ExitCode::Usage, fmt::format("unknown --query field '{}'{}; valid fields: {} "
+								 "(see --help-query)", name, didYouMean(name, names),
+								 fieldNames(offered)));
+		}
 		selected_.push_back(static_cast<std::size_t>(it - offered.begin()));
 		fields_.push_back(*it);
 	}

@@ -8,6 +8,7 @@
 
 #include <hac/error.hpp>
 #include <hac/render.hpp>
+#include <hac/suggest.hpp>
 
 namespace hac::tools {
 
@@ -65,9 +66,22 @@ const Sku &resolveSku(const Catalog &catalog, const std::string &typed)
 	if (matches.size() > 1)
 		throw Error(ExitCode::Conflict, fmt::format("'{}' is ambiguous: it fits {}; give the full name", typed, names(matches)));
 	std::vector<const Sku *> all;
-	for (const CatalogSku &c : catalog.skus)
+	std::vector<std::string> spellings;
+	for (const CatalogSku &c : catalog.skus) {
 		all.push_back(&c.sku);
-	throw Error(ExitCode::NotFound, fmt::format("no size '{}'; the sizes are: {}", typed, names(all)));
+		spellings.push_back(c.sku.name);
+	}
+	std::vector<std::string> near = nearestNames(typed, spellings);
+	if (near.empty()) {
+		std::vector<std::string> shorts;
+		for (const CatalogSku &c : catalog.skus)
+			shorts.push_back(c.sku.name.substr(0, c.sku.name.find('.')));
+		for (const std::string &n : nearestNames(typed, shorts))
+			for (const CatalogSku &c : catalog.skus)
+				if (c.sku.name.substr(0, c.sku.name.find('.')) == n)
+					near.push_back(c.sku.name);
+	}
+	throw Error(ExitCode::NotFound, fmt::format("no size '{}'{}; the sizes are: {}", typed, didYouMean(near), names(all)));
 }
 
 std::string formatPrice(std::int64_t micro, const std::string &currency)

@@ -11,6 +11,9 @@
 
 #include <hac/error.hpp>
 #include <hac/exit_code.hpp>
+#include <hac/json.hpp>
+#include <hac/render.hpp>
+#include <hac/types.hpp>
 
 namespace hac::tools {
 
@@ -56,7 +59,60 @@ int finishOutput(const std::string &tool, int code)
 	return code;
 }
 
+// The command line asks for JSON: --json, or hac-usage's --format json. Read from argv, not from
+// the parsed options, so a command line CLI11 refused gets its error as JSON too.
+bool wantsJson(int argc, char **argv)
+{
+	for (int i = 1; i < argc; ++i) {
+		std::string arg = argv[i];
+		if (arg == "--")
+			return false;
+		if (arg == "--json" || arg == "--format=json" || (arg == "--format" && i + 1 < argc && std::string(argv[i + 1]) == "json"))
+			return true;
+	}
+	return false;
+}
+
+const char *exitCodeName(int code)
+{
+	switch (static_cast<ExitCode>(code)) {
+	case ExitCode::Usage: return "usage";
+	case ExitCode::AgentUnreachable: return "agent_unreachable";
+	case ExitCode::AllocatorUnreachable: return "allocator_unreachable";
+	case ExitCode::PermissionDenied: return "permission_denied";
+	case ExitCode::Conflict: return "conflict";
+	case ExitCode::NotFound: return "not_found";
+	case ExitCode::VerificationFailed: return "verification_failed";
+	case ExitCode::TimedOut: return "timed_out";
+	case ExitCode::NeedsFix: return "needs_fix";
+	default: return "failure";
+	}
+}
+
+bool errorDocumentDone = false;
+
+// With --json a script reads the failure from stdout as well as from stderr (README, "Exit codes").
+void printJsonError(bool json, int code, const std::string &message)
+{
+	if (!json || errorDocumentDone)
+		return;
+	Json doc = {{"schema_version", kSchemaVersion}, {"error", jsonError(static_cast<ExitCode>(code), message)}};
+	std::fflush(stdout);
+	std::string text = renderJson(doc, JsonStyle::Pretty);
+	std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
 } // namespace
+
+Json jsonError(ExitCode code, const std::string &message)
+{
+	return Json{{"code", exitCodeName(toInt(code))}, {"message", message}, {"exit_status", toInt(code)}};
+}
+
+void errorDocumentWritten()
+{
+	errorDocumentDone = true;
+}
 
 void setUsage(CLI::App &app, std::string usage)
 {
@@ -66,6 +122,7 @@ void setUsage(CLI::App &app, std::string usage)
 int runTool(CLI::App &app, int argc, char **argv, const std::function<int()> &body)
 {
 	const std::string tool = app.get_name();
+	const bool json = wantsJson(argc, argv);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &) {
@@ -77,7 +134,8 @@ int runTool(CLI::App &app, int argc, char **argv, const std::function<int()> &bo
 	} catch (const CLI::ParseError &e) {
 		fmt::print(stderr, "{}: {}\n{}Run '{} --help' for more information.\n", tool, e.what(),
 			   usageLine(app), tool);
-		return toInt(ExitCode::Usage);
+		printJsonError(json, toInt(ExitCode::Usage), e.what());
+		return finishOutput(tool, toInt(ExitCode::Usage));
 	}
 
 	int code;
@@ -89,10 +147,12 @@ int runTool(CLI::App &app, int argc, char **argv, const std::function<int()> &bo
 		code = toInt(e.code());
 		if (e.code() == ExitCode::Usage)
 			fmt::print(stderr, "{}", usageLine(app));
+		printJsonError(json, code, e.what());
 	} catch (const std::exception &e) {
 		std::fflush(stdout);
 		fmt::print(stderr, "{}: internal error: {}\n", tool, e.what());
 		code = toInt(ExitCode::Failure);
+		printJsonError(json, code, std::string("internal error: ") + e.what());
 	}
 	return finishOutput(tool, code);
 }

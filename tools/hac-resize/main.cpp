@@ -1,10 +1,12 @@
 // hac-resize's command line: change the size (SKU) of a virtual accelerator.
+#include <climits>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "common/number_check.hpp"
 #include "common/run_tool.hpp"
 #include "resize.hpp"
 
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
 	app.add_option_function<int>("-d,--device", [&options](int n) { options.device = n; },
 				     "The device to resize (default: the current device)")
 		->type_name("N")
-		->check(CLI::NonNegativeNumber);
+		->check(hac::tools::wholeNumber(0, INT_MAX, "a device index"));
 	auto *list = app.add_flag("-l,--list", options.list, "List the sizes: GPUs, memory, price per minute; the current one marked *");
 	app.add_flag("--json", options.json, "Print JSON (with \"schema_version\")");
 	auto *yes = app.add_flag("-y,--yes", options.yes, "Do not ask for confirmation on a terminal");
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 			     ->type_name("[=SECONDS]")
 			     ->expected(0, 1)
 			     ->default_str("0")
-			     ->check(CLI::Range(0.0, 7 * 86400.0));
+			     ->check(hac::tools::seconds(0.0, 7 * 86400.0));
 	app.add_option("--socket", options.socket, "The agent's socket (default: $HAC_SOCKET, else /run/hac/agent.sock)")
 		->type_name("PATH");
 	list->excludes(yes)->excludes(wait)->excludes("size");

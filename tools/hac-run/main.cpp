@@ -1,8 +1,10 @@
 // hac-run: run any command as an accounted job on the virtual accelerator (for CI scripts).
+#include <climits>
 #include <string>
 
 #include <CLI/App.hpp>
 
+#include "common/number_check.hpp"
 #include "common/run_tool.hpp"
 #include "launch.hpp"
 
@@ -16,7 +18,7 @@ int main(int argc, char **argv)
 	app.set_version_flag("-v,--version", std::string(HAC_TOOL " " HAC_VERSION), "Print hac-run's version and exit");
 	hac::run::Options options;
 	app.add_option("-d,--device", options.device, "Device index (default: $HAC_VISIBLE_DEVICE, else the current device)")
-		->check(CLI::NonNegativeNumber);
+		->check(hac::tools::wholeNumber(0, INT_MAX, "a device index"));
 	app.add_flag("--no-wait", options.noWait, "Fail at once (exit 6) when the device is busy instead of waiting");
 	app.add_option("-n,--name", options.name, "A name for the job, shown by hac-smi and hac-usage");
 	app.add_option("--socket", options.socket, "hac-agent's socket (default: $HAC_SOCKET, else /run/hac/agent.sock)");

@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <climits>
+
+#include "common/number_check.hpp"
 #include "common/run_tool.hpp"
 
 namespace hac::smi {
@@ -24,7 +27,7 @@ void addOptions(CLI::App &app, Options &options)
 	app.add_option_function<int>("-i,--idx", [&options](int i) { options.index = i; },
 				     "Show only the device with this index")
 		->type_name("N")
-		->check(CLI::NonNegativeNumber);
+		->check(tools::wholeNumber(0, INT_MAX, "a device index"));
 	auto *server = app.add_flag("-s,--server-version", options.serverVersion,
 				    "Print the versions of hac-smi, hac-agent and the allocator");
 	auto *token = app.add_flag("-t,--token", options.token,
@@ -36,7 +39,8 @@ void addOptions(CLI::App &app, Options &options)
 				  "Print JSON (with \"schema_version\"); with --loop one object per line");
 	auto *query = app.add_option("--query,--query-gpu", options.query,
 				     "Print these device fields as CSV, one row per device (see --help-query)")
-			      ->type_name("FIELD,...");
+			      ->type_name("FIELD,...")
+			      ->check(tools::nonEmpty("at least one field, e.g. --query index,memory.used (see --help-query)"));
 	auto *format = app.add_option("--format", options.format,
 				      "csv, optionally followed by ,noheader and ,nounits (default: csv)")
 			       ->type_name("csv[,noheader][,nounits]");
@@ -44,11 +48,11 @@ void addOptions(CLI::App &app, Options &options)
 	auto *loop = app.add_option_function<double>("-l,--loop", [&options](double s) { options.loopSeconds = s; },
 						      "Repeat every SECONDS until interrupted (SIGINT or SIGTERM end it with status 0)")
 			     ->type_name("SECONDS")
-			     ->check(CLI::Range(0.1, 86400.0));
+			     ->check(tools::seconds(0.1, 86400.0));
 	auto *count = app.add_option_function<std::uint64_t>("--count", [&options](std::uint64_t n) { options.count = n; },
 							     "With --loop: stop after N rounds")
 			      ->type_name("N")
-			      ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 40));
+			      ->check(tools::wholeNumber(1, 1LL << 40, "a number of rounds"));
 	app.add_option("--socket", options.socket, "The agent's socket (default: $HAC_SOCKET, else /run/hac/agent.sock)")
 		->type_name("PATH");
 

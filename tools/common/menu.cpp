@@ -1,6 +1,7 @@
 // Interactive choices, read a line at a time from stdin.
 #include "menu.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -48,6 +49,31 @@ std::optional<int> askSelection(int count)
 		} catch (const std::exception &) {
 		}
 		fmt::print("'{}' is not a choice: type a number from 1 to {}, or q to quit.\n", *line, count);
+	}
+}
+
+std::optional<int> askDevice(const std::vector<int> &indexes)
+{
+	std::string list;
+	for (int i : indexes)
+		list += fmt::format("{}, ", i);
+	for (;;) {
+		fmt::print("Device ({}q, Q): ", list);
+		std::fflush(stdout);
+		auto line = readLine();
+		if (!line || *line == "q" || *line == "Q") {
+			if (!line)
+				fmt::print("\n");
+			return std::nullopt;
+		}
+		try {
+			std::size_t used = 0;
+			int n = std::stoi(*line, &used);
+			if (used == line->size() && std::find(indexes.begin(), indexes.end(), n) != indexes.end())
+				return n;
+		} catch (const std::exception &) {
+		}
+		fmt::print("'{}' is not a device of this VM: type one of {}or q to quit.\n", *line, list);
 	}
 }
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hac::tools {
 
@@ -13,6 +14,10 @@ bool interactive();
 // Asks "Selection (1-N, q, Q): " until it gets a number in range (returned) or q, Q or end of
 // input (nullopt).
 std::optional<int> askSelection(int count);
+
+// Asks "Device (0, 2, q, Q): " until it gets one of `indexes` (returned) or q, Q or end of input
+// (nullopt): devices are chosen by their own index, never by a position in a list.
+std::optional<int> askDevice(const std::vector<int> &indexes);
 
 // Asks "QUESTION [y/N] "; only y or yes (any case) is yes.
 bool confirm(const std::string &question);

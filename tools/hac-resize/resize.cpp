@@ -88,7 +88,7 @@ void report(const Options &options, const Json &answer)
 	if (!answer.value("changed", true))
 		write(fmt::format("Device {} is already {}: nothing to change.\n", d.index, d.sku));
 	else
-		write(fmt::format("Device {} resized: {} -> {} ({} GPUs, {} GB).\n", d.index, previous, d.sku, d.gpus,
+		write(fmt::format("Device {} resized: {} -> {} ({} GPU{}, {} GB).\n", d.index, previous, d.sku, d.gpus, d.gpus == 1 ? "" : "s",
 				  d.memoryTotalMib / 1024));
 }
 

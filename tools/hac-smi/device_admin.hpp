@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/App.hpp>
 
@@ -16,10 +17,15 @@ struct DeviceCommand {
 	std::optional<int> index;       // rm, switch
 	bool json = false;
 	bool yes = false;
+	std::vector<std::string> stray; // words after `device` that are no verb
 };
 
 // Declares `device` and its verbs on `app`.
 void addDeviceCommand(CLI::App &app, DeviceCommand &command);
+
+// Throws hac::Error(Usage) when `device` came without a verb or with one that does not exist,
+// naming the verbs.
+void checkDeviceCommand(const DeviceCommand &command);
 
 // Runs the device command with hac-smi's own --socket and --json; throws hac::Error.
 int runDeviceCommand(DeviceCommand command, const Options &options);

@@ -2,6 +2,7 @@
 // a value that does not exist because no job holds GPUs.
 #include "device_view.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <fmt/core.h>
@@ -14,8 +15,10 @@ namespace hac::smi {
 
 namespace {
 
-// Long enough for "python3 train.py --config big.yaml"; the full command is in --json.
-constexpr std::size_t kProcessWidth = 48;
+// The Processes table fits 100 columns: the other columns take at most 74 with their borders
+// (a user name is cut at 8 columns, as ps cuts it); the full command and name are in --json.
+constexpr std::size_t kProcessWidth = 26;
+constexpr std::size_t kUserWidth = 8;
 // Job IDs are UUIDs; their first 8 digits tell jobs apart in a table, as short container IDs do.
 constexpr std::size_t kShortJobId = 8;
 
@@ -29,70 +32,118 @@ std::string percent(std::optional<int> value)
 	return value ? fmt::format("{}%", *value) : "-";
 }
 
+// ps's etime: [[DD-]HH:]MM:SS.
+std::string elapsed(TimeMs ms)
+{
+	long long s = ms < 0 ? 0 : ms / 1000;
+	long long days = s / 86400, hours = s / 3600 % 24, minutes = s / 60 % 60, seconds = s % 60;
+	if (days > 0)
+		return fmt::format("{}-{:02}:{:02}:{:02}", days, hours, minutes, seconds);
+	if (hours > 0)
+		return fmt::format("{:02}:{:02}:{:02}", hours, minutes, seconds);
+	return fmt::format("{:02}:{:02}", minutes, seconds);
+}
+
+std::string ordinal(int n)
+{
+	const char *suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+	return fmt::format("{}{}", n, suffix);
+}
+
 Table deviceTable(const Status &status)
 {
-	Table table({
+	// Nothing measures utilization yet: the column appears once a device has a figure.
+	bool utilization = std::any_of(status.devices.begin(), status.devices.end(),
+				       [](const Device &d) { return d.utilizationPct.has_value(); });
+	std::vector<Column> columns = {
 		{"Device", Align::Left},
 		{"Name", Align::Left},
 		{"Model", Align::Left},
 		{"Memory Usage", Align::Right},
 		{"Total Memory", Align::Right},
-		{"Utilization", Align::Right},
-	});
-	for (const Device &d : status.devices)
-		table.addRow({
+	};
+	if (utilization)
+		columns.push_back({"Utilization", Align::Right});
+	Table table(columns);
+	for (const Device &d : status.devices) {
+		std::vector<std::string> row = {
 			fmt::format("{} {}", d.current ? "*" : " ", d.index),
 			d.name.empty() ? "-" : d.name,
 			d.sku.empty() ? "-" : d.sku,
 			mib(d.memoryUsedMib),
 			mib(d.memoryTotalMib),
-			percent(d.utilizationPct),
-		});
+		};
+		if (utilization)
+			row.push_back(percent(d.utilizationPct));
+		table.addRow(row);
+	}
 	return table;
 }
 
-std::string processes(const Status &status)
+// moreh-smi keeps the table, header and all, when no job runs; so do we, for scripts that read it.
+std::string processes(const Status &status, TimeMs now)
 {
 	Table table({
 		{"Device", Align::Right},
 		{"Job ID", Align::Left},
+		{"User", Align::Left, kUserWidth},
 		{"PID", Align::Right},
-		{"Process", Align::Left, kProcessWidth},
+		{"Elapsed", Align::Right},
 		{"Memory Usage", Align::Right},
+		{"Process", Align::Left, kProcessWidth},
 	});
 	for (const Job &job : status.jobs) {
 		if (job.state == "ended")
 			continue;
 		// The agent leaves the command empty for another user's job the caller may not see.
-		std::string process = !job.command.empty() ? job.command : !job.name.empty() ? job.name : "(hidden)";
+		std::string command = !job.command.empty() ? job.command : job.name.empty() ? "(hidden)" : "";
+		std::string process = job.name.empty() ? command : command.empty() ? job.name : job.name + ": " + command;
 		if (job.state == "waiting")
-			process += " (waiting for GPUs)";
+			process = fmt::format("(waiting, {} in line) {}", ordinal(job.queuePosition.value_or(1)), process);
 		table.addRow({
 			std::to_string(job.device),
-			job.id.substr(0, kShortJobId),
+			job.id.empty() ? "-" : job.id.substr(0, kShortJobId),
+			job.user.empty() ? std::to_string(job.uid) : job.user,
 			job.pid > 0 ? std::to_string(job.pid) : "-",
-			process,
+			job.startedAt > 0 ? elapsed(now - job.startedAt) : "-",
 			mib(job.memoryUsedMib),
+			process,
 		});
 	}
-	if (table.rowCount() == 0)
-		return "Processes:\nNo jobs are running.\n";
 	return "Processes:\n" + table.render();
 }
 
+// How long ago the allocator last answered, always: the agent notices an allocator that died only
+// at its next call, and a user can judge the age themself.
 std::string allocatorNote(const AllocatorStatus &allocator, TimeMs now)
 {
+	std::string answered = allocator.lastContact
+		? fmt::format("last answered {} ago", tools::formatAge(now - *allocator.lastContact))
+		: std::string("never answered since hac-agent started");
 	if (allocator.reachable)
-		return {};
+		return fmt::format("Allocator: {}.\n", answered);
 	std::string note = "allocator unreachable";
 	if (allocator.unreachableSince)
 		note += fmt::format(" since {} ({} ago)",
 				    tools::formatLocalTime(*allocator.unreachableSince, "%Y-%m-%d %H:%M:%S"),
 				    tools::formatAge(now - *allocator.unreachableSince));
-	note += ": showing the last known state\n";
+	note += fmt::format(", {}: showing the last known state\n", answered);
 	if (!allocator.lastError.empty())
 		note += fmt::format("  last error: {}\n", sanitizeCell(allocator.lastError));
 	return note;
+}
+
+// "hac-smi 0.1.0        Client Version: 0.1.0  Server Version: 0.1.0", as moreh-smi's header.
+std::string headerBox(const Status &status, std::size_t width)
+{
+	std::string left = fmt::format("{} {}", HAC_TOOL, HAC_VERSION);
+	std::string right = fmt::format("Client Version: {}  Server Version: {}", HAC_VERSION,
+					status.agentVersion.empty() ? "unknown" : sanitizeCell(status.agentVersion));
+	std::size_t used = displayWidth(left) + displayWidth(right);
+	std::size_t inner = width > 4 ? width - 4 : 0;
+	if (inner < used + 2) // a narrow table: two lines rather than a box wider than the table
+		return renderBox({left, right}, width, Align::Left);
+	return renderBox({left + std::string(inner - used, ' ') + right}, width, Align::Left);
 }
 
 } // namespace
@@ -101,14 +152,12 @@ std::string renderDeviceView(const Status &status, TimeMs now)
 {
 	Table devices = deviceTable(status);
 	std::string out = tools::formatLocalTime(now, "%a %b %e %H:%M:%S %Y") + "\n";
-	out += renderBox({fmt::format("Client Version: {}  Server Version: {}", HAC_VERSION,
-				      status.agentVersion.empty() ? "unknown" : status.agentVersion)},
-			 devices.width(), Align::Right);
+	out += headerBox(status, devices.width());
 	out += devices.render();
 	if (status.devices.empty())
 		out += "No devices are attached to this VM.\n";
 	out += allocatorNote(status.allocator, now);
-	out += "\n" + processes(status);
+	out += "\n" + processes(status, now);
 	return out;
 }
 

@@ -14,6 +14,9 @@ int main(int argc, char **argv)
 	hac::smi::addOptions(app, options);
 	hac::smi::addDeviceCommand(app, device);
 	return hac::tools::runTool(app, argc, argv, [&] {
-		return device.verb.empty() ? hac::smi::run(options) : hac::smi::runDeviceCommand(device, options);
+		if (!app.got_subcommand("device"))
+			return hac::smi::run(options);
+		hac::smi::checkDeviceCommand(device);
+		return hac::smi::runDeviceCommand(device, options);
 	});
 }

@@ -3,6 +3,7 @@
 // that closes the job and queues its usage record, then the device is free.
 #include "job_table.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -118,13 +119,67 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		std::unique_lock lock(mutex_);
 		auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0);
 		auto taken = [&] { return byDevice_.count(device) || claims_.count(device); };
-		while (taken() && !stopping_) {
+		// While it waits the job is shown in hac-smi (who, since when, its place in line), and
+		// the device goes to the waiters in the order they came.
+		std::optional<std::list<Job>::iterator> waiter;
+		// A launcher asks again when one server-side wait ends (libhac's beginJob): the process
+		// keeps its place and its "since" across the calls.
+		const std::pair<pid_t, std::uint64_t> who{process->pid, process->startTicks};
+		struct Unlist {
+			JobTable &table;
+			std::optional<std::list<Job>::iterator> &it;
+			std::pair<pid_t, std::uint64_t> who;
+			bool granted = false;
+			~Unlist()
+			{
+				if (!it)
+					return;
+				if (!granted) {
+					if (table.waitedSince_.size() >= 1024)
+						table.waitedSince_.erase(table.waitedSince_.begin());
+					table.waitedSince_[who] = (*it)->startedAt;
+				}
+				table.waiting_.erase(*it);
+				table.freed_.notify_all(); // the next in line may go
+			}
+		} unlist{*this, waiter, who};
+		auto ahead = [&] {
+			for (auto it = waiting_.begin(); it != waiting_.end() && !(waiter && it == *waiter); ++it)
+				if (it->device == device)
+					return true;
+			return false;
+		};
+		auto blocked = [&] { return taken() || ahead(); };
+		if (request.wait && blocked() && !stopping_) {
+			Job w;
+			w.device = device;
+			w.sku = row.job.sku;
+			w.gpus = row.job.gpus;
+			w.uid = process->uid;
+			w.user = userName(process->uid);
+			w.pid = process->pid;
+			w.command = request.command.empty() ? process->command : request.command;
+			w.name = request.name;
+			w.state = "waiting";
+			w.startedAt = nowMs();
+			if (auto before = waitedSince_.find(who); before != waitedSince_.end()) {
+				w.startedAt = before->second;
+				waitedSince_.erase(before);
+			}
+			auto place = std::find_if(waiting_.begin(), waiting_.end(),
+						  [&](const Job &other) { return other.startedAt > w.startedAt; });
+			waiter = waiting_.insert(place, std::move(w));
+		}
+		while (blocked() && !stopping_) {
 			if (!request.wait || freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-				if (!taken())
+				if (!blocked())
 					break;
 				if (auto claim = claims_.find(device); claim != claims_.end())
 					throw ApiError(409, "device_busy", fmt::format("device {} is being changed ({})", device, claim->second),
 						       Json{{"holder", {{"change", claim->second}}}});
+				if (!taken())
+					throw ApiError(409, "device_busy",
+						       fmt::format("device {} is promised to the jobs that waited for it first", device));
 				const Job &holder = byDevice_.at(device).row.job;
 				bool visible = privileged || holder.uid == peer.uid;
 				std::string command = visible ? holder.command : "(another user's job)";
@@ -135,6 +190,7 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 								 {"user", userName(holder.uid)}}}});
 			}
 		}
+		unlist.granted = !stopping_;
 		if (stopping_)
 			throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
 		Job &job = row.job;
@@ -300,6 +356,11 @@ std::vector<Job> JobTable::running()
 	std::vector<Job> out;
 	for (const auto &[device, entry] : byDevice_)
 		out.push_back(entry.row.job);
+	std::map<int, int> place;
+	for (const Job &w : waiting_) {
+		out.push_back(w);
+		out.back().queuePosition = ++place[w.device];
+	}
 	return out;
 }
 

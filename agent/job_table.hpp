@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,6 +58,8 @@ public:
 	Job reset(const Peer &peer, bool privileged, int device);
 	std::optional<Job> find(const std::string &id);
 
+	// The jobs holding a device, then those waiting for one (state "waiting", no id yet, their
+	// place in each device's line in queuePosition).
 	std::vector<Job> running();
 	bool busy(int device);
 
@@ -100,6 +103,9 @@ private:
 	std::mutex mutex_;
 	std::condition_variable freed_;      // a device became free
 	std::map<int, Entry> byDevice_;      // device index -> its job (starting or running)
+	std::list<Job> waiting_;             // callers waiting for a busy device, first come first
+	// (pid, start ticks) -> when it began to wait, for a caller that will ask again
+	std::map<std::pair<pid_t, std::uint64_t>, TimeMs> waitedSince_;
 	bool stopping_ = false;
 	TimeMs nextHeartbeat_ = 0;
 };

@@ -83,6 +83,8 @@ void to_json(Json &j, const Job &job)
 		{"billable", job.billable},
 		{"reconstructed", job.reconstructed},
 	};
+	if (job.queuePosition)
+		j["queue_position"] = *job.queuePosition;
 }
 
 void from_json(const Json &j, Job &job)
@@ -106,6 +108,7 @@ void from_json(const Json &j, Job &job)
 	read(j, "end_reason", job.endReason);
 	read(j, "billable", job.billable);
 	read(j, "reconstructed", job.reconstructed);
+	read(j, "queue_position", job.queuePosition);
 }
 
 void to_json(Json &j, const UsageRecord &u)

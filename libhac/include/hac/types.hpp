@@ -49,7 +49,8 @@ struct Job {
 	std::string command;                   // empty when the caller may not see it
 	std::string name;
 	std::string state;                     // waiting, running, ended
-	TimeMs startedAt = 0;
+	TimeMs startedAt = 0;                  // a waiting job: when it began to wait
+	std::optional<int> queuePosition;      // a waiting job: 1 is next for the device
 	std::optional<TimeMs> endedAt;
 	std::optional<std::int64_t> memoryUsedMib;
 	std::optional<int> exitStatus;

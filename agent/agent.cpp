@@ -12,6 +12,7 @@
 #include <random>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -88,8 +89,14 @@ Agent::Agent(AgentConfig config, int listenFd)
 
 	stopFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	bool activated = listenFd >= 0;
-	if (!activated)
+	if (!activated) {
 		listenFd = listenUnix(config_.socket, config_.socketMode);
+		struct stat st {};
+		if (stat(config_.socket.c_str(), &st) == 0) {
+			ownSocket_ = config_.socket;
+			ownSocketInode_ = st.st_ino;
+		}
+	}
 	server_ = std::make_unique<HttpServer>(listenFd, [this](const Request &r) {
 		Response response = handleRequest(*this, r);
 		// One line per call at log_level = "debug", for an operator tracing a tool.
@@ -110,6 +117,10 @@ Agent::~Agent()
 	server_.reset();
 	if (stopFd_ >= 0)
 		close(stopFd_);
+	// Only the file this agent bound: a later agent may have bound the path since.
+	struct stat st {};
+	if (!ownSocket_.empty() && stat(ownSocket_.c_str(), &st) == 0 && st.st_ino == ownSocketInode_)
+		unlink(ownSocket_.c_str());
 }
 
 void Agent::wakeLink()
@@ -423,9 +434,14 @@ Status Agent::status(const Peer &peer)
 	s.allocator.outboxMax = outboxMax;
 	std::optional<bool> maySee; // looked up only when another user's job is listed
 	for (Job &job : jobs_.running()) {
-		for (Device &d : s.devices)
-			if (d.index == job.device)
-				d.memoryUsedMib = job.memoryUsedMib.value_or(0);
+		// A job that has not reported its memory (any hac-run job) uses none as far as anyone
+		// knows: the job and its device say the same, 0 MiB.
+		if (job.state != "waiting") {
+			job.memoryUsedMib = job.memoryUsedMib.value_or(0);
+			for (Device &d : s.devices)
+				if (d.index == job.device)
+					d.memoryUsedMib = job.memoryUsedMib;
+		}
 		job.user = userName(job.uid);
 		if (job.uid != peer.uid && !(maySee ? *maySee : *(maySee = privileged(peer))))
 			job.command.clear();

@@ -2,6 +2,8 @@
 // is a thin shell over it, and tests run it in-process.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -86,7 +88,7 @@ private:
 	std::pair<std::int64_t, std::int64_t> noteOutbox();
 	void requirePrivileged(const Peer &peer, const std::string &what) const;
 	Sku knownSku(const std::string &name);
-	void requireAllocator();
+	void requireAllocator(const std::string &what);
 	void refreshDevices();
 	void deliverOwedRecords();
 	// Runs a device change at the allocator; no answer becomes 503 allocator_unreachable.
@@ -119,6 +121,10 @@ private:
 	bool outboxDirty_ = true;       // a usage record may be waiting: deliver before sleeping
 	std::atomic<bool> stopping_{false};
 	int stopFd_ = -1;               // eventfd: stop() wakes run()
+	// The socket file the agent bound itself, removed when it stops; empty when systemd passed the
+	// socket (the file is then systemd's, and must stay for socket activation).
+	std::string ownSocket_;
+	ino_t ownSocketInode_ = 0;
 
 	std::thread linkThread_;
 	std::unique_ptr<HttpServer> server_;

@@ -56,13 +56,17 @@ Sku Agent::knownSku(const std::string &name)
 						       fmt::join(names, ", ")));
 }
 
-void Agent::requireAllocator()
+void Agent::requireAllocator(const std::string &what)
 {
 	std::lock_guard lock(mutex_);
-	if (!allocator_.reachable)
-		throw ApiError(503, "allocator_unreachable",
-			       fmt::format("the allocator at {} is unreachable ({}); devices can be changed only while it answers",
-					   allocator_.url, allocator_.lastError));
+	if (allocator_.reachable)
+		return;
+	// Not the last error: it was another request's (a resize's URL, say), and would mislead.
+	std::string since = allocator_.unreachableSince ? " since " + formatTime(*allocator_.unreachableSince) : "";
+	throw ApiError(503, "allocator_unreachable",
+		       fmt::format("{} needs the allocator, and the allocator at {} has not answered{}; nothing was sent. "
+				   "Try again when it is back ('hac-smi' shows when it last answered)",
+				   what, allocator_.url, since));
 }
 
 // Re-reads the devices from the allocator after a change it acknowledged.
@@ -125,7 +129,7 @@ Json Agent::resizeDevice(const Peer &peer, int index, const std::string &skuName
 	requirePrivileged(peer, "Changing the accelerator's size");
 	Device before = device(index);
 	Sku sku = knownSku(skuName);
-	requireAllocator();
+	requireAllocator(fmt::format("Resizing device {} to {}", index, sku.name));
 	jobs_.claimDevice(index, waitMs, "resize to " + sku.name, "The size cannot be changed");
 	DeviceClaim claim(jobs_, index);
 	before = device(index);
@@ -145,7 +149,7 @@ Json Agent::addDevice(const Peer &peer, const std::string &skuName)
 {
 	requirePrivileged(peer, "Adding a device");
 	Sku sku = knownSku(skuName);
-	requireAllocator();
+	requireAllocator(fmt::format("Adding a device of size {} (POST /v1/devices)", sku.name));
 	Device added = changeAtAllocator([&] { return link_.addDevice(sku.name); });
 	log_.recordDeviceChange({nowMs(), added.index, added.id, "add", std::nullopt, added.sku, peer.uid});
 	spdlog::info("device {} ({}) added by {}", added.index, added.sku, userName(peer.uid));
@@ -157,7 +161,7 @@ Json Agent::removeDevice(const Peer &peer, int index, int waitMs)
 {
 	requirePrivileged(peer, "Removing a device");
 	Device gone = device(index);
-	requireAllocator();
+	requireAllocator(fmt::format("Removing device {}", index));
 	jobs_.claimDevice(index, waitMs, "removal", fmt::format("Device {} cannot be removed", index));
 	DeviceClaim claim(jobs_, index);
 	deliverOwedRecords();

@@ -28,9 +28,13 @@ int main(int argc, char **argv)
 	}, "Print the version and exit");
 	try {
 		app.parse(argc, argv);
+	} catch (const CLI::Success &e) { // --help, --version
+		return app.exit(e);
 	} catch (const CLI::ParseError &e) {
-		// CLI11's own codes (105, 109...) are not ours: a bad command line is 2 in every hac tool.
-		return app.exit(e) == 0 ? 0 : hac::toInt(hac::ExitCode::Usage);
+		// CLI11's own codes (105, 109...) are not ours: a bad command line is 2 in every hac tool,
+		// said as the tools say it.
+		std::fprintf(stderr, "hac-agent: %s\nRun 'hac-agent --help' for more information.\n", e.what());
+		return hac::toInt(hac::ExitCode::Usage);
 	}
 
 	// The process holds the token: no core dumps, no ptrace by other processes of the same user.

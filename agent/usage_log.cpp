@@ -175,7 +175,7 @@ std::vector<UsageJob> UsageLog::selectJobs(const std::string &where, const std::
 {
 	Statement s = db_.prepare(fmt::format(
 		"SELECT id, device_id, sku, gpus, started_at, ended_at, billable, end_reason, reconstructed, "
-		"price_micro_per_gpu_minute, currency, uid, name, gpu_minutes, cost_micro FROM jobs WHERE {} "
+		"price_micro_per_gpu_minute, currency, uid, name, gpu_minutes, cost_micro, exit_status FROM jobs WHERE {} "
 		"ORDER BY started_at, id", where));
 	bind(s);
 	std::vector<UsageJob> out;
@@ -200,6 +200,8 @@ std::vector<UsageJob> UsageLog::selectJobs(const std::string &where, const std::
 		Charge charge = chargeFor(r.gpus, r.startedAt, r.endedAt, r.priceMicroPerGpuMinute, r.billable);
 		job.gpuMinutes = s.optInteger(13).value_or(charge.gpuMinutes);
 		r.costMicro = s.optInteger(14).value_or(charge.costMicro);
+		if (auto status = s.optInteger(15))
+			job.exitStatus = static_cast<int>(*status);
 		out.push_back(std::move(job));
 	}
 	return out;

@@ -207,6 +207,7 @@ void to_json(Json &j, const UsageJob &job)
 	j["uid"] = job.uid;
 	j["user"] = job.user;
 	j["name"] = job.name;
+	j["exit_status"] = job.exitStatus ? Json(*job.exitStatus) : Json(nullptr);
 	j["state"] = job.running ? "running" : "ended";
 	j["duration_ms"] = job.record.endedAt - job.record.startedAt;
 	j["gpu_minutes"] = job.gpuMinutes;
@@ -228,6 +229,7 @@ void from_json(const Json &j, UsageJob &job)
 	read(j, "uid", job.uid);
 	read(j, "user", job.user);
 	read(j, "name", job.name);
+	read(j, "exit_status", job.exitStatus);
 	read(j, "gpu_minutes", job.gpuMinutes);
 }
 

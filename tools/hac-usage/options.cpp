@@ -18,12 +18,13 @@ void addOptions(CLI::App &app, Options &options)
 		"at the end of a month); a running job counts up to now. Days, weeks (Monday to Sunday) and\n"
 		"months are local time.");
 	hac::tools::setUsage(app, "hac-usage [--since WHEN] [--until WHEN] [--by day|week|month|sku|user | --jobs]\n"
+				  "                 [--jobs [JOB_ID...] [--name NAME] [--reason REASON]]\n"
 				  "                 [--user NAME | --all-users] [--format table|csv|json | --json]\n"
 				  "                 [--reconcile] [-v] [--socket PATH]");
 	app.footer("WHEN: a date (2026-11-01: its local midnight), a local date and time (2026-11-01 14:30),\n"
 		   "UTC with Z (2026-11-01T14:30Z), now, or a time ago (30m, 24h, 7d, 2w). Default: this month.\n"
 		   "Exit status: 0 ok, 1 --reconcile found differences, 2 usage error, 3 hac-agent not reachable,\n"
-		   "4 allocator not reachable (--reconcile), 5 permission denied, 7 no such user.\n"
+		   "4 allocator not reachable (--reconcile), 5 permission denied, 7 no such user or job.\n"
 		   "Environment: HAC_SOCKET (the agent's socket, default /run/hac/agent.sock), TZ.");
 	app.set_version_flag("-v,--version", std::string(HAC_TOOL " " HAC_VERSION), "Print hac-usage's version and exit");
 
@@ -34,7 +35,17 @@ void addOptions(CLI::App &app, Options &options)
 			   ->type_name("day|week|month|sku|user")
 			   ->check(CLI::IsMember({"day", "week", "month", "sku", "user"}));
 	auto *jobs = app.add_flag("--jobs", options.jobs,
-				  "One row per job: start, end, duration, SKU, GPUs, GPU-minutes, cost, billable, end reason");
+				  "One row per job: name, start, end, duration, SKU, GPUs, GPU-minutes, cost, billable, end reason, exit status");
+	auto *ids = app.add_option("job-id", options.ids,
+				   "With --jobs: only these jobs, by ID or its first digits as the table shows them (any period\n"
+				   "unless --since is given)")
+			    ->type_name("JOB_ID...");
+	auto *name = app.add_option("--name", options.name, "With --jobs: only the jobs of this name (hac-run --name)")
+			     ->type_name("NAME");
+	auto *reason = app.add_option("--reason", options.reason,
+				      "With --jobs: only the jobs that ended for this reason (finished, process_died, reset,\n"
+				      "allocator_failure...), or 'running'")
+			       ->type_name("REASON");
 	auto *user = app.add_option("--user", options.user, "This user's usage (root or the admin group, unless it is you)")
 			     ->type_name("NAME");
 	auto *all = app.add_flag("--all-users", options.allUsers, "Everyone's usage (root or the admin group)");
@@ -51,6 +62,9 @@ void addOptions(CLI::App &app, Options &options)
 	json->excludes(format);
 	jobs->excludes(by);
 	reconcile->excludes(by)->excludes(jobs);
+	ids->needs(jobs);
+	name->needs(jobs);
+	reason->needs(jobs);
 }
 
 } // namespace hac::usage

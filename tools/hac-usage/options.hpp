@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/App.hpp>
 
@@ -15,6 +16,9 @@ struct Options {
 	std::string format = "table";
 	bool json = false;           // --json: --format json
 	bool jobs = false;
+	std::vector<std::string> ids; // job IDs or their first digits, as the tables show them
+	std::string name;             // --name: only jobs of this name
+	std::string reason;           // --reason: only jobs that ended for this reason
 	std::string user;
 	bool allUsers = false;
 	bool reconcile = false;

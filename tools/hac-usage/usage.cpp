@@ -2,6 +2,8 @@
 // is the user's day whatever the agent's zone.
 #include "usage.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 
@@ -20,13 +22,69 @@ void write(const std::string &text)
 	std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
+bool startsWithIgnoringCase(const std::string &text, const std::string &prefix)
+{
+	return text.size() >= prefix.size() &&
+	       std::equal(prefix.begin(), prefix.end(), text.begin(),
+			  [](char a, char b) { return std::tolower((unsigned char)a) == std::tolower((unsigned char)b); });
+}
+
+// --jobs with IDs, --name or --reason: the jobs that fit, and the sums (per SKU) of only those,
+// so the totals and the JSON rows say what the table shows. An ID that fits no job is status 7.
+void filterJobs(const Options &options, UsageReport &report)
+{
+	if (!report.jobs || (options.ids.empty() && options.name.empty() && options.reason.empty()))
+		return;
+	std::vector<UsageJob> kept;
+	for (const UsageJob &job : *report.jobs) {
+		bool id = options.ids.empty() || std::any_of(options.ids.begin(), options.ids.end(), [&](const std::string &p) {
+			return startsWithIgnoringCase(job.record.jobId, p);
+		});
+		bool name = options.name.empty() || job.name == options.name;
+		bool reason = options.reason.empty() ||
+			      (options.reason == "running" ? job.running : !job.running && job.record.endReason == options.reason);
+		if (id && name && reason)
+			kept.push_back(job);
+	}
+	for (const std::string &p : options.ids)
+		if (std::none_of(report.jobs->begin(), report.jobs->end(),
+				 [&](const UsageJob &job) { return startsWithIgnoringCase(job.record.jobId, p); }))
+			throw Error(ExitCode::NotFound, fmt::format("no job{} has an ID starting with '{}' (searched from {}; "
+								    "see the IDs with 'hac-usage --jobs')",
+								    report.user ? " of " + *report.user : "", p, formatTime(report.since)));
+	std::vector<UsageRow> rows;
+	for (const UsageJob &job : kept) {
+		const UsageRecord &r = job.record;
+		auto it = std::find_if(rows.begin(), rows.end(),
+				       [&](const UsageRow &row) { return row.key == r.sku && row.currency == r.currency; });
+		if (it == rows.end()) {
+			UsageRow row;
+			row.key = r.sku;
+			row.currency = r.currency;
+			rows.push_back(row);
+			it = rows.end() - 1;
+		}
+		++it->jobs;
+		it->runningJobs += job.running ? 1 : 0;
+		it->nonBillableJobs += r.billable ? 0 : 1;
+		it->gpuMinutes += r.billable ? job.gpuMinutes : 0;
+		it->costMicro += r.costMicro;
+	}
+	report.by = UsageGrouping::Sku;
+	report.rows = rows;
+	report.totals = usageTotals(rows);
+	report.jobs = kept;
+}
+
 } // namespace
 
 UsageQuery buildQuery(const Options &options, TimeMs now, View &view)
 {
 	UsageQuery q;
 	q.until = options.until.empty() ? now : parseWhen(options.until, now, "--until");
-	q.since = options.since.empty() ? periodStart(q.until - 1, Calendar::Month) : parseWhen(options.since, now, "--since");
+	// A job looked up by its ID may be of any month, as in sacct -j.
+	TimeMs defaultSince = options.ids.empty() ? periodStart(q.until - 1, Calendar::Month) : 0;
+	q.since = options.since.empty() ? defaultSince : parseWhen(options.since, now, "--since");
 	if (q.since >= q.until)
 		throw Error(ExitCode::Usage, fmt::format("--since ({}) must be before --until ({})", formatTime(q.since),
 							 formatTime(q.until)));
@@ -63,6 +121,7 @@ int run(const Options &options)
 	} catch (const Json::exception &e) {
 		throw Error(ExitCode::Failure, std::string("hac-agent sent a usage report this tool cannot read: ") + e.what());
 	}
+	filterJobs(options, report);
 
 	if (format == "json")
 		write(renderJson(usageDocument(report, view), JsonStyle::Pretty));

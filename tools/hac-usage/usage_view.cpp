@@ -16,6 +16,8 @@ namespace {
 // The first 8 digits of a job's UUID tell jobs apart in a table, as in hac-smi; CSV and JSON
 // carry the whole id.
 constexpr std::size_t kShortJobId = 8;
+// Long enough to tell named jobs apart; --format csv and json have the whole name.
+constexpr std::size_t kNameWidth = 20;
 
 std::string local(TimeMs t)
 {
@@ -194,10 +196,11 @@ std::string renderJobsTable(const UsageReport &report)
 	std::vector<Column> columns{{"Job ID", Align::Left}};
 	if (users)
 		columns.push_back({"User", Align::Left});
+	columns.push_back({"Name", Align::Left, kNameWidth});
 	for (Column c : std::initializer_list<Column>{
 		     {"Start", Align::Left}, {"End", Align::Left}, {"Duration", Align::Right}, {"SKU", Align::Left},
 		     {"GPUs", Align::Right}, {"GPU-minutes", Align::Right}, {"Cost", Align::Right}, {"Billable", Align::Left},
-		     {"End reason", Align::Left}})
+		     {"End reason", Align::Left}, {"Exit", Align::Right}})
 		columns.push_back(c);
 	Table table(columns);
 	for (const UsageJob &job : jobs) {
@@ -205,13 +208,15 @@ std::string renderJobsTable(const UsageReport &report)
 		std::vector<std::string> cells{r.jobId.substr(0, kShortJobId)};
 		if (users)
 			cells.push_back(sanitizeCell(job.user));
+		cells.push_back(job.name.empty() ? "-" : sanitizeCell(job.name));
 		std::string reason = job.running ? "-" : r.endReason.empty() ? "-" : r.endReason;
 		if (r.reconstructed)
 			reason += " (reconstructed)";
 		for (std::string cell : {local(r.startedAt), job.running ? std::string("running") : local(r.endedAt),
 					 duration(r.endedAt - r.startedAt), sanitizeCell(r.sku), std::to_string(r.gpus),
 					 std::to_string(job.gpuMinutes), money(r.costMicro, r.currency),
-					 std::string(r.billable ? "yes" : "no"), reason})
+					 std::string(r.billable ? "yes" : "no"), reason,
+					 job.exitStatus ? std::to_string(*job.exitStatus) : std::string("-")})
 			cells.push_back(std::move(cell));
 		table.addRow(std::move(cells));
 	}
@@ -225,7 +230,7 @@ std::string renderJobsTable(const UsageReport &report)
 std::string renderJobsCsv(const UsageReport &report)
 {
 	std::string out = csvRow({"job_id", "user", "name", "state", "start", "end", "duration_s", "sku", "gpus",
-				  "gpu_minutes", "cost", "currency", "billable", "end_reason", "reconstructed"});
+				  "gpu_minutes", "cost", "currency", "billable", "end_reason", "reconstructed", "exit_status"});
 	if (!report.jobs)
 		return out;
 	for (const UsageJob &job : *report.jobs) {
@@ -233,7 +238,8 @@ std::string renderJobsCsv(const UsageReport &report)
 		out += csvRow({r.jobId, job.user, job.name, job.running ? "running" : "ended", localIso(r.startedAt),
 			       job.running ? "" : localIso(r.endedAt), seconds(r.endedAt - r.startedAt), r.sku,
 			       std::to_string(r.gpus), std::to_string(job.gpuMinutes), formatMicro(r.costMicro), r.currency,
-			       r.billable ? "true" : "false", r.endReason, r.reconstructed ? "true" : "false"});
+			       r.billable ? "true" : "false", r.endReason, r.reconstructed ? "true" : "false",
+			       job.exitStatus ? std::to_string(*job.exitStatus) : ""});
 	}
 	return out;
 }

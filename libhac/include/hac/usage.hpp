@@ -52,6 +52,7 @@ struct UsageJob {
 	std::uint32_t uid = 0;
 	std::string user;
 	std::string name;
+	std::optional<int> exitStatus;           // ended jobs whose exit status is known
 	bool running = false;
 	std::int64_t gpuMinutes = 0;             // held, billable or not
 };

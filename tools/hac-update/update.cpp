@@ -17,6 +17,7 @@
 #include <hac/render.hpp>
 #include <release/version.hpp>
 
+#include "common/run_tool.hpp"
 #include "env_state.hpp"
 #include "installer.hpp"
 #include "package_cache.hpp"
@@ -173,7 +174,9 @@ bool askYesNo(const std::string &question, bool json)
 		doc["action"] = restored ? "restored" : "failed";
 		doc["installed"] = installedJson(now);
 		doc["state"] = restored ? "as_before" : "unknown";
+		doc["error"] = tools::jsonError(ExitCode::Failure, message);
 		printJson(doc);
+		tools::errorDocumentWritten();
 	}
 	throw Error(ExitCode::Failure, message);
 }
@@ -272,8 +275,22 @@ int runCheck(const Options &opt)
 	VerifiedRelease r = src.releases->fetch(framework);
 	checkNotExpired(r);
 	EnvState state = assess(env, r.manifest);
-	std::string message = describe(state, r.manifest, env, opt.target.empty() ? "the allocator expects" : "--target asks for",
-				       opt.target.empty() ? "hac-update --force" : "hac-update --target " + opt.target);
+	// A release older than one installed before is refused without --allow-older (rollback
+	// protection): advise what will work, not a --force that is refused.
+	std::string fix = opt.target.empty() ? "hac-update --force" : "hac-update --target " + opt.target;
+	std::string newest;
+	try {
+		newest = TrustState::load().newestInstalled();
+	} catch (const Error &) {
+		// A damaged record is reported by the install that needs it, not by a check.
+	}
+	bool older = !newest.empty() && release::compareVersions(r.manifest.framework, newest) < 0;
+	if (older)
+		fix = fmt::format("hac-update --target {} --allow-older", r.manifest.framework);
+	std::string message = describe(state, r.manifest, env, opt.target.empty() ? "the allocator expects" : "--target asks for", fix);
+	if (older && state.health != Health::Ok && !state.pending)
+		message += fmt::format(" (it is older than {}, installed before: rollback protection refuses it without "
+				       "--allow-older)", newest);
 	if (opt.json) {
 		printJson(Json{{"schema_version", kSchemaVersion},
 			       {"env", envJson(env)},
@@ -349,6 +366,21 @@ int runList(const Options &opt)
 	return 0;
 }
 
+// The release of the index that `env` holds exactly, as --list marks it "installed"; empty for none.
+std::string heldRelease(const PythonEnv &env, ReleaseSource &releases, const ReleaseIndex &index)
+{
+	for (const std::string &fw : index.frameworks) {
+		try {
+			if (assess(env, releases.fetch(fw).manifest).health == Health::Ok)
+				return fw;
+		} catch (const Error &e) {
+			if (e.code() != ExitCode::VerificationFailed && e.code() != ExitCode::NotFound)
+				throw;
+		}
+	}
+	return {};
+}
+
 // No verb: the latest release, if it is newer, after a question.
 int runUpgrade(const Options &opt)
 {
@@ -357,6 +389,10 @@ int runUpgrade(const Options &opt)
 	ReleaseIndex index = nonEmptyIndex(*src.releases);
 	VerifiedRelease latest = src.releases->fetch(index.latest);
 	EnvState state = assess(env, latest.manifest);
+	// Judged against the latest release's packages only, an env holding another release whose
+	// packages differ would read as "none", where --list says "installed".
+	if (state.framework.empty() && state.health != Health::Ok)
+		state.framework = heldRelease(env, *src.releases, index);
 	Json doc = baseDocument(env, *src.releases, latest, state);
 	const std::string &fw = latest.manifest.framework;
 	std::string current = state.framework.empty()

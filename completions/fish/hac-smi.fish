@@ -51,5 +51,10 @@ complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_
 complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from $verbs" -a rm -d 'Remove device N'
 complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from $verbs" -a switch -d 'Make device N the current one'
 complete -c hac-smi -n '__hac_smi_device_arg_for add' -a '(__hac_smi_sizes)'
+# moreh-smi's forms: device --add SIZE, --rm N, --switch N
+complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from $verbs" -l add -x -a '(__hac_smi_sizes)' -d 'Add a device of SIZE (moreh-smi form)'
+complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from $verbs" -l rm -x -a '(__hac_smi_devices)' -d 'Remove device N (moreh-smi form)'
+complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from $verbs" -l switch -x -a '(__hac_smi_devices)' -d 'Make device N the current one (moreh-smi form)'
+complete -c hac-smi -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from $verbs" -s y -l yes -d 'With --rm: do not ask for confirmation'
 complete -c hac-smi -n '__hac_smi_device_arg_for rm switch' -a '(__hac_smi_devices)'
 complete -c hac-smi -n '__fish_seen_subcommand_from device; and __fish_seen_subcommand_from rm' -s y -l yes -d 'Do not ask for confirmation'

@@ -414,3 +414,29 @@ wheel_file() {
 	echo "$output" | jq -e '.schema_version == 1 and .pinned == "24.6.0" and .latest == "24.6.0" and .env == null and
 		([.releases[].framework] == ["24.5.0", "24.6.0"]) and all(.releases[]; .verified)'
 }
+
+@test "--check with the allocator pinned to a release older than one installed: advises --allow-older, which works" {
+	add_release 24.6.0
+	run hac-update --prefix "$VENV" --force
+	[ "$status" -eq 0 ]
+	stop_allocator
+	printf 'pinned = "24.5.0"\n' >>"$BATS_TEST_TMPDIR/allocator.toml"
+	start_allocator
+	run hac-update --prefix "$VENV" --check
+	[ "$status" -eq 10 ]
+	[[ $output == *"Run 'hac-update --target 24.5.0 --allow-older' to install it (it is older than 24.6.0, installed before"* ]]
+	[[ $output != *"hac-update --force"* ]]
+	run hac-update --prefix "$VENV" --target 24.5.0 --allow-older
+	[ "$status" -eq 0 ]
+	[ "$(torch_version)" = 2.1.0+hac24.5.0 ]
+}
+
+@test "--list and --dry-run agree on what is installed" {
+	add_release 24.6.0
+	pip_install "$WHEELS/24.5.0/"torch-*.whl
+	run hac-update --prefix "$VENV" --list
+	[[ $output == *"24.5.0"*"installed"* ]]
+	run hac-update --prefix "$VENV" --dry-run
+	[ "$status" -eq 0 ]
+	[[ $output == *"Currently installed: 24.5.0 (torch 2.1.0+hac24.5.0)"* ]]
+}

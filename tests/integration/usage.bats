@@ -132,8 +132,8 @@ FROM n;
 	[ "$(jq -r '.user' <<<"$output")" = "$(id -un)" ]
 	run hac-usage --jobs --format csv
 	[ "${#lines[@]}" -eq 3 ]
-	[[ ${lines[1]} == *",first,ended,"*",Large.64GB,4,4,0.08,USD,true,finished,false" ]]
-	[[ ${lines[2]} == *",second,ended,"*",Large.64GB,4,4,0.08,USD,true,finished,false" ]]
+	[[ ${lines[1]} == *",first,ended,"*",Large.64GB,4,4,0.08,USD,true,finished,false,0" ]]
+	[[ ${lines[2]} == *",second,ended,"*",Large.64GB,4,4,0.08,USD,true,finished,false,0" ]]
 	wait_for outbox_empty 10
 	run hac-usage --reconcile
 	[ "$status" -eq 0 ]

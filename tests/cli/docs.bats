@@ -3,6 +3,7 @@
 # options its own --help lists, is in the tool's man page and in its bash, zsh and fish
 # completions; the man pages build with scdoc and have the sections a reader looks for.
 
+bats_require_minimum_version 1.5.0
 load ../lib/common
 
 # The tools to check. A tool listed here that is in the build must have man/TOOL.N.scd and
@@ -135,8 +136,8 @@ missing_in_fish() { # file option
 	[ -z "$(missing_in_man "$BATS_TEST_TMPDIR/page.scd" --json)" ]
 	[ -n "$(missing_in_man "$BATS_TEST_TMPDIR/page.scd" --count)" ]
 	printf 'opts="--query-gpu --jsonl"\n' >"$BATS_TEST_TMPDIR/bash"
-	! has_word "$BATS_TEST_TMPDIR/bash" --query
-	! has_word "$BATS_TEST_TMPDIR/bash" --json
+	run ! has_word "$BATS_TEST_TMPDIR/bash" --query
+	run ! has_word "$BATS_TEST_TMPDIR/bash" --json
 	has_word "$BATS_TEST_TMPDIR/bash" --query-gpu
 	printf "complete -c t -s i -l idx\n" >"$BATS_TEST_TMPDIR/t.fish"
 	[ -z "$(missing_in_fish "$BATS_TEST_TMPDIR/t.fish" -i)$(missing_in_fish "$BATS_TEST_TMPDIR/t.fish" --idx)" ]

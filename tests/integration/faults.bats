@@ -135,7 +135,8 @@ inject() {
 		t0=$(seconds)
 		run timeout 60 hac-run --no-wait -- true
 		figure "$fault: job start refused with exit $status after $(elapsed "$t0" "$(seconds)") s: ${output##*$'\n'}"
-		[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+		[ "$status" -ne 0 ]
+		[ "$status" -ne 124 ]
 		[[ $output == *"disk I/O error"* || $output == *"full"* ]]
 		[[ $output != *"hac-run: ok"* ]]
 
@@ -189,8 +190,9 @@ start_agent_behind_proxy() {
 		t0=$(seconds)
 		run timeout 60 hac-run --no-wait -- true
 		took=$(elapsed "$t0" "$(seconds)")
-		[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
 		figure "$mode: hac-run start ended with exit $status after $took s: ${output##*$'\n'}"
+		[ "$status" -ne 0 ]
+		[ "$status" -ne 124 ]
 		t0=$(seconds)
 		run timeout 30 hac-smi --json
 		[ "$status" -eq 0 ]

@@ -32,6 +32,10 @@ teardown() {
 @test "every line of the table is as wide as the others" {
 	run hac-smi
 	[ "$status" -eq 0 ]
+	table=$(grep -E '^[+|]' <<<"$output")
+	# A whole table (borders, headers, the device's row), not an empty one.
+	[ "$(wc -l <<<"$table")" -ge 6 ]
+	grep -q 'Large.64GB' <<<"$table"
 	# The header box and the device table; then the Processes table, on its own.
 	widths=$(sed -n '/^Processes:/q; p' <<<"$output" | grep -E '^[+|]' | awk '{ print length($0) }' | sort -u)
 	[ "$(wc -l <<<"$widths")" -eq 1 ]
@@ -166,17 +170,17 @@ teardown() {
 
 # These need no agent: they stop the one setup() started, so nothing answers.
 
-@test "no agent: exit 3 within 2 seconds with a message saying how to start it" {
+@test "no agent: exit 3, not a hang, with a message saying how to start it" {
 	stop_agent
 	stop_allocator
 	export HAC_SOCKET=$BATS_TEST_TMPDIR/missing.sock
+	# timeout(1) only tells a hang (exit 124) from an answer; how fast is tests/bench's business.
 	start=$(date +%s%N)
-	run hac-smi
-	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	run timeout 30 hac-smi
+	echo "# answered in $((($(date +%s%N) - start) / 1000000)) ms" >&3
 	[ "$status" -eq 3 ]
 	[[ $output == "hac-smi: "*"hac-agent"* ]]
 	[[ $output == *"start it with"* ]]
-	[ "$elapsed_ms" -lt 2000 ]
 
 	run hac-smi --json --socket "$BATS_TEST_TMPDIR/also-missing.sock"
 	[ "$status" -eq 3 ]

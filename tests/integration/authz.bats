@@ -57,6 +57,7 @@ setup() {
 }
 
 teardown() {
+	touch "$BATS_TEST_TMPDIR/go"
 	[ -z "${JOB_PID:-}" ] || { kill "$JOB_PID" 2>/dev/null; wait "$JOB_PID" 2>/dev/null; } || true
 	stop_all
 }
@@ -97,6 +98,9 @@ start_root_job() {
 @test "a user sees another user's job but not its command, unless root or admin" {
 	start_root_job
 	run -0 as "$PLAIN_USER" hac-smi --json
+	# The job is there, root's, with its command left out.
+	[ "$(jq '.jobs | length' <<<"$output")" = 1 ]
+	[ "$(jq -r '.jobs[0].id' <<<"$output")" = "$(hac-smi --json | jq -r '.jobs[0].id')" ]
 	[ "$(jq -r '.jobs[0].command // ""' <<<"$output")" = "" ]
 	[[ $output != *"secret-argument-$SUFFIX"* ]]
 	run -0 as "$PLAIN_USER" hac-smi
@@ -180,4 +184,33 @@ start_root_job() {
 	run as "$OUTSIDER" hac-usage
 	[ "$status" -eq 5 ]
 	[[ $output == *"group 'hac'"* ]]
+}
+
+@test "the rest of the matrix: root releases another user's job and changes devices; the outsider's --all-users and --user get exit 5" {
+	# A plain user's job, running until the test says go.
+	as "$PLAIN_USER" hac-run -- sh -c 'while [ ! -e "$0" ]; do sleep 0.1; done' "$BATS_TEST_TMPDIR/go" >/dev/null 2>&1 &
+	JOB_PID=$!
+	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 10
+	run -0 hac-smi -r
+	[ "$output" = "Device release success." ]
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "SELECT uid, end_reason FROM jobs")" = "$(id -u "$PLAIN_USER")|reset" ]
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$JOB_PID" || true
+	JOB_PID=
+	run -0 hac-resize 2xlarge
+	run -0 hac-smi device add small
+	run -0 hac-smi device switch 1
+	run -0 hac-smi device rm -y 1
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "SELECT count(*) FROM device_changes WHERE uid = 0")" = 4 ]
+	run -0 hac-usage
+	run -0 hac-usage --user "$PLAIN_USER" --jobs --json
+	[ "$(jq '.jobs | length' <<<"$output")" = 1 ]
+	run -0 as "$ADMIN_USER" hac-usage
+	for args in --all-users "--user root" "--user $PLAIN_USER"; do
+		# shellcheck disable=SC2086
+		run as "$OUTSIDER" hac-usage $args
+		echo "outsider: hac-usage $args -> $status: $output"
+		[ "$status" -eq 5 ]
+		[[ $output == *"group 'hac'"* ]]
+	done
 }

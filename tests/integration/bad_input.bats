@@ -85,7 +85,9 @@ still_serving() {
 @test "unknown fields are ignored, as agent/API.md says: the request does what its known fields say" {
 	sleep 30 &
 	child=$!
-	run api POST /v1/jobs -d "{\"pid\":$child,\"name\":\"x\",\"uid\":0,\"favourite_colour\":\"blue\",\"nested\":{\"a\":[1,2]}}"
+	# A uid other than the caller's (root's in CI): the stored one must be the kernel's.
+	other_uid=$(($(id -u) + 4242))
+	run api POST /v1/jobs -d "{\"pid\":$child,\"name\":\"x\",\"uid\":$other_uid,\"favourite_colour\":\"blue\",\"nested\":{\"a\":[1,2]}}"
 	kill "$child"
 	[[ $output == "201 "* || $output == "200 "* ]]
 	[ "$(sqlite3 "$BATS_TEST_TMPDIR/jobs.db" 'SELECT name, uid FROM jobs')" = "x|$(id -u)" ]
@@ -111,10 +113,17 @@ still_serving() {
 
 @test "50 slowloris clients: the agent serves others meanwhile and closes them" {
 	echo "rss before: $(rss_kib) KiB, threads $(threads)" >&3
-	python3 "$FLOOD" slowloris "$HAC_SOCKET" 50 15 >"$BATS_TEST_TMPDIR/slow.json" &
+	progress=$BATS_TEST_TMPDIR/slow.progress
+	python3 "$FLOOD" slowloris "$HAC_SOCKET" 50 15 "$progress" >"$BATS_TEST_TMPDIR/slow.json" &
 	slow=$!
-	sleep 3
-	for i in 1 2 3; do still_serving; hac-run -- true; sleep 1; done
+	# Served while all 50 are held, at three moments a second or more apart.
+	wait_for "awk '\$2 == 50 { found = 1 } END { exit !found }' '$progress'" 60
+	for i in 1 2 3; do
+		still_serving
+		hac-run -- true
+		rounds=$(wc -l <"$progress")
+		wait_for "[ \$(wc -l <'$progress') -gt $rounds ]" 30
+	done
 	echo "rss with 50 slow clients: $(rss_kib) KiB, threads $(threads)" >&3
 	wait "$slow"
 	cat "$BATS_TEST_TMPDIR/slow.json" >&3
@@ -125,15 +134,23 @@ still_serving() {
 @test "one user's slowloris beyond the connection limit does not lock out another user" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to be a second user (nobody)"
 	run -0 as_nobody hac-smi --json
-	python3 "$FLOOD" slowloris "$HAC_SOCKET" 400 20 >"$BATS_TEST_TMPDIR/slow.json" &
+	progress=$BATS_TEST_TMPDIR/slow.progress
+	python3 "$FLOOD" slowloris "$HAC_SOCKET" 400 20 "$progress" >"$BATS_TEST_TMPDIR/slow.json" &
 	slow=$!
-	sleep 5
+	# The lock-out state first: root holds its whole share (192 of the agent's 256 connections)
+	# and the agent closed the rest. Without the share root would hold all 256.
+	wait_for "awk '\$2 == 192 { found = 1 } END { exit !found }' '$progress'" 60
+	rounds=$(wc -l <"$progress")
 	echo "rss with 400 slow clients: $(rss_kib) KiB, threads $(threads)" >&3
 	run as_nobody hac-smi --json
 	echo "nobody's hac-smi while root drips 400 connections: exit $status" >&3
 	[ "$status" -eq 0 ]
+	# And root still held them all after nobody was served.
+	wait_for "[ \$(wc -l <'$progress') -gt $rounds ]" 30
+	[ "$(tail -n 1 "$progress" | cut -d' ' -f2)" -eq 192 ]
 	wait "$slow"
 	cat "$BATS_TEST_TMPDIR/slow.json" >&3
+	jq -e '.opened == 400 and .open_at_end == 192' "$BATS_TEST_TMPDIR/slow.json"
 	still_serving
 }
 

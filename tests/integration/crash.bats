@@ -41,6 +41,10 @@ query_stream() {
 	query_stream &
 	STREAM_PIDS+=" $!"
 	for round in $(seq 50); do
+		# Each agent acknowledges a job before its kill, which comes at a random moment after:
+		# 50 rounds are 50 kills among running jobs, however slow the machine.
+		acked=$(grep -c . "$BATS_TEST_TMPDIR/started" || true)
+		wait_for "[ \$(grep -c . '$BATS_TEST_TMPDIR/started') -gt $acked ]" 30
 		sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
 		kill -9 "$AGENT_PID"
 		wait "$AGENT_PID" 2>/dev/null || true
@@ -67,6 +71,9 @@ query_stream() {
 	# Every process is gone: once the agent has looked, no job is open.
 	wait_for "[ \"\$(sqlite3 '$BATS_TEST_TMPDIR/jobs.db' \"SELECT count(*) FROM jobs WHERE state != 'ended'\")\" = 0 ]" 5
 	[ "$(job_log 'PRAGMA integrity_check')" = ok ]
+	# What makes an acknowledged commit durable: the job log is in WAL mode (synchronous=FULL is
+	# per connection; faults.bats shows each commit syncs: an EIO on fdatasync refuses a start).
+	[ "$(job_log 'PRAGMA journal_mode')" = wal ]
 	# And the allocator ends up with each ended job exactly once.
 	ended=$(job_log "SELECT count(*) FROM jobs")
 	wait_for "[ \"\$(curl -sf -H 'Authorization: Bearer $TEST_TOKEN' '$ALLOCATOR_URL/v1/usage' | jq '.records | length')\" = $ended ]" 30

@@ -101,7 +101,9 @@ expect_files() {
 	# The user first: tmpfiles.d gives it /run/hac and /var/lib/hac.
 	users=$(grep -n 'systemd-sysusers.*hac.conf' "$dir/postinst" | cut -d: -f1)
 	dirs=$(grep -n 'systemd-tmpfiles.*--create hac.conf' "$dir/postinst" | cut -d: -f1)
-	[ -n "$users" ] && [ -n "$dirs" ] && [ "$users" -lt "$dirs" ]
+	[ -n "$users" ]
+	[ -n "$dirs" ]
+	[ "$users" -lt "$dirs" ]
 	dpkg-deb -f "$(ls "$DEB_DIR"/hac_*.deb)" Depends | grep -q 'systemd-sysusers'
 	grep -q 'deb-systemd-helper.*enable.*hac-agent.socket' "$dir/postinst"
 	grep -q 'deb-systemd-helper.*enable.*hac-agent.service' "$dir/postinst"

@@ -18,15 +18,19 @@ teardown() {
 	stop_all
 }
 
-# v COMMAND...: runs COMMAND, keeping its stdout, stderr and exit status in $OUT; never fails.
+# v STATUS COMMAND...: runs COMMAND, keeping its stdout, stderr and exit status in $OUT; fails
+# unless it exits with STATUS, so each verb (and each error) ran as meant and the search below
+# covers what it says.
 v() {
-	{
-		# The command line as run, but for a canary this test itself passes (as a client header).
-		local line="$*"
-		echo "\$ ${line//$TEST_TOKEN/<canary>}"
-		"$@" 2>&1
-		echo "exit $?"
-	} >>"$OUT" 2>&1 </dev/null || true
+	local want=$1 rc=0 line
+	shift
+	# The command line as run, but for a canary this test itself passes (as a client header).
+	line="$*"
+	line=${line//$TEST_TOKEN/<canary>}
+	echo "\$ $line" >>"$OUT"
+	"$@" >>"$OUT" 2>&1 </dev/null || rc=$?
+	echo "exit $rc" >>"$OUT"
+	[ "$rc" -eq "$want" ] || { echo "'$line' exited $rc, not $want"; return 1; }
 }
 
 # Every place the canary must not be: fails naming each one it is in.
@@ -60,64 +64,73 @@ assert_canary_nowhere() {
 	JOB_PID=$!
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	job_pid=$(pgrep -f 'sleep 32' | head -n 1)
-	v hac-smi
-	v hac-smi --json
-	v hac-smi -s
-	v hac-smi -t
-	v hac-smi -t --json
-	v hac-smi -v
-	v hac-smi --query index,name,memory.total --format csv
-	v hac-smi --help-query
-	v hac-smi -l 0.1 --count 2
-	v hac-smi -r -i 7
-	v hac-smi -r
-	v hac-smi --bogus
-	v hac-smi device list --json
-	v hac-smi device add small
-	v hac-smi device add nonsense
-	v hac-smi device switch 1
-	v hac-smi device switch 0
-	v hac-smi device rm -y 1
-	v hac-smi device rm -y 9
-	v hac-run -- true
-	v hac-run -- false
-	v hac-run -- /no/such/program
-	v hac-run --device 9 -- true
-	v hac-resize --list --json
-	v hac-resize xlarge
-	v hac-resize huge
-	v hac-resize large
-	v hac-usage
-	v hac-usage --jobs --json
-	v hac-usage --all-users --by user --format csv
-	v hac-usage --reconcile
-	v hac-usage --since yesterday-ish
+	v 0 hac-smi
+	v 0 hac-smi --json
+	v 0 hac-smi -s
+	v 0 hac-smi -t
+	v 0 hac-smi -t --json
+	v 0 hac-smi -v
+	v 0 hac-smi --query index,name,memory.total --format csv
+	v 0 hac-smi --help-query
+	v 0 hac-smi -l 0.1 --count 2
+	v 7 hac-smi -r -i 7
+	v 0 hac-smi -r
+	v 2 hac-smi --bogus
+	v 0 hac-smi device list --json
+	v 0 hac-smi device add small
+	v 7 hac-smi device add nonsense
+	v 0 hac-smi device switch 1
+	v 0 hac-smi device switch 0
+	v 0 hac-smi device rm -y 1
+	v 7 hac-smi device rm -y 9
+	v 0 hac-run -- true
+	v 1 hac-run -- false
+	v 127 hac-run -- /no/such/program
+	v 7 hac-run --device 9 -- true
+	v 0 hac-resize --list --json
+	v 0 hac-resize xlarge
+	v 7 hac-resize huge
+	v 6 hac-resize large
+	v 0 hac-usage
+	v 0 hac-usage --jobs --json
+	v 0 hac-usage --all-users --by user --format csv
+	v 0 hac-usage --reconcile
+	v 2 hac-usage --since yesterday-ish
 	for path in version status devices token jobs usage nothing; do
-		v curl -s --unix-socket "$HAC_SOCKET" "http://hac/v1/$path"
+		v 0 curl -s --unix-socket "$HAC_SOCKET" "http://hac/v1/$path"
 	done
-	v curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":"x"}'
-	v curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d 'not json'
-	v curl -s --unix-socket "$HAC_SOCKET" -H "Authorization: Bearer $TEST_TOKEN" http://hac/v1/status
+	v 0 curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":"x"}'
+	v 0 curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d 'not json'
+	v 0 curl -s --unix-socket "$HAC_SOCKET" -H "Authorization: Bearer $TEST_TOKEN" http://hac/v1/status
 	# A reload, and the allocator refusing the token: both log about the token.
 	kill -HUP "$AGENT_PID"
-	sleep 0.5
-	v hac-smi
+	wait_for "grep -q 'config reloaded' '$BATS_TEST_TMPDIR/agent.log'" 10
+	v 0 hac-smi
 	stop_allocator
-	v hac-smi
-	v hac-run --no-wait -- true
-	v hac-resize medium
+	v 0 hac-smi
+	v 4 hac-run --no-wait -- true
+	v 4 hac-resize medium
 	sed -i "s/^token = .*/token = \"another-token-entirely\"/" "$BATS_TEST_TMPDIR/allocator.toml"
 	start_allocator
-	v hac-smi -s
-	v hac-resize medium
-	grep -q '^exit 5' "$OUT" || grep -q '^exit [1-9]' "$OUT" # errors did run
+	v 0 hac-smi -s
+	v 4 hac-resize medium
 	sqlite3 "$BATS_TEST_TMPDIR/jobs.db" 'PRAGMA wal_checkpoint(PASSIVE)' >/dev/null || true
-	[ -s "$BATS_TEST_TMPDIR/agent.log" ]
-	grep -q 'DEBUG\|debug' "$BATS_TEST_TMPDIR/agent.log"
-	echo "outputs: $(wc -l <"$OUT") lines, agent log: $(wc -l <"$BATS_TEST_TMPDIR/agent.log") lines" >&3
+	# Debug logging was on: each kind of request the tools made is in the log.
+	for request in 'GET /v1/status' 'GET /v1/token' 'POST /v1/jobs' 'GET /v1/devices'; do
+		grep -q "debug: $request from pid" "$BATS_TEST_TMPDIR/agent.log" || { echo "no debug line for $request"; false; }
+	done
+	echo "outputs: $(wc -l <"$OUT") lines, agent log: $(wc -l <"$BATS_TEST_TMPDIR/agent.log") lines, $(grep -c 'debug: ' "$BATS_TEST_TMPDIR/agent.log") of them debug" >&3
 	assert_canary_nowhere "$AGENT_PID" "$job_pid" "$$"
-	# The search itself works: the canary is found where it belongs.
-	grep -qF "$TEST_TOKEN" "$BATS_TEST_TMPDIR/token"
+	# The search itself works: it finds the canary where the test plants it, in a file among
+	# the others and in a process's environment.
+	printf 'planted %s here\n' "$TEST_TOKEN" >"$BATS_TEST_TMPDIR/planted.log"
+	env HAC_PLANTED="$TEST_TOKEN" sleep 33 3>&- &
+	planted=$!
+	run assert_canary_nowhere "$AGENT_PID" "$planted"
+	kill "$planted"
+	[ "$status" -eq 1 ]
+	[[ $output == *"$BATS_TEST_TMPDIR/planted.log"* ]]
+	[[ $output == *"/proc/$planted/environ"* ]]
 }
 
 @test "a token file the agent refuses (mode 0644) is named in the error, its content is not" {

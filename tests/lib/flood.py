@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Hostile clients of the agent's Unix socket, for tests/integration/bad_input.bats.
 
-  flood.py slowloris SOCKET N SECONDS   N connections, each sent one header byte a second
+  flood.py slowloris SOCKET N SECONDS [PROGRESS]
+                                        N connections, each sent one header byte a second; after
+                                        each second, "ROUND ALIVE" appended to PROGRESS
   flood.py hold SOCKET N SECONDS        N idle connections, held for SECONDS
   flood.py burst SOCKET N PATH          N concurrent GET PATH requests
 
@@ -50,7 +52,7 @@ def alive(s):
         s.setblocking(True)
 
 
-def slowloris(path, n, seconds):
+def slowloris(path, n, seconds, progress=None):
     socks, failed = open_many(path, n, persist=3.0)
     request = b"GET /v1/status HTTP/1.1\r\nHost: hac\r\nX-Slow: " + b"a" * 10000
     for i in range(seconds):
@@ -60,6 +62,10 @@ def slowloris(path, n, seconds):
             except OSError:
                 pass
         time.sleep(1)
+        # How many the server still holds, so a test can wait for the state it checks.
+        if progress:
+            with open(progress, "a") as f:
+                f.write(f"{i + 1} {sum(1 for s in socks if alive(s))}\n")
     still = sum(1 for s in socks if alive(s))
     print(json.dumps({"opened": len(socks), "refused": failed, "open_at_end": still}), flush=True)
 
@@ -113,7 +119,7 @@ def burst(path, n, target):
 def main():
     mode, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "slowloris":
-        slowloris(path, n, int(sys.argv[4]))
+        slowloris(path, n, int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     elif mode == "hold":
         hold(path, n, int(sys.argv[4]))
     elif mode == "burst":

@@ -268,7 +268,6 @@ void Agent::contactAllocator()
 	failures_ = 0;
 	account_ = reg.account;
 	devices_ = markCurrent(reg.devices, log_.setting("current_device"));
-	++contacts_;
 	contacted_.notify_all();
 	if (wasDown)
 		spdlog::info("registered with the allocator at {} (account {}, {} device(s))", allocator_.url,
@@ -285,8 +284,6 @@ void Agent::markUnreachable(const std::string &why)
 	allocator_.reachable = false;
 	allocator_.lastError = why;
 	++failures_;
-	++contacts_;
-	contacted_.notify_all();
 }
 
 std::int64_t Agent::backoffCeilingMs(int attempts, std::int64_t baseMs) const
@@ -351,14 +348,22 @@ void Agent::linkLoop()
 			reachable = allocator_.reachable;
 		}
 		try {
-			if (!deliverNow || !reachable)
+			if (!deliverNow || !reachable) {
+				{
+					std::lock_guard lock(mutex_);
+					++contactsBegun_;
+				}
 				contactAllocator();
+			}
 			deliverOutbox();
 		} catch (const Error &e) {
 			markUnreachable(e.what());
 		} catch (const std::exception &e) {
 			markUnreachable(e.what());
 		}
+		std::lock_guard lock(mutex_);
+		contactsEnded_ = contactsBegun_;
+		contacted_.notify_all();
 	}
 }
 
@@ -460,8 +465,9 @@ Device Agent::device(std::optional<int> index)
 	std::unique_lock lock(mutex_);
 	if (devices_.empty() && !allocator_.reachable) {
 		// `systemctl start hac-agent && hac-run ...` right after an unanswered first contact:
-		// the back-off may be seconds away, so one attempt now, the caller waiting for it.
-		std::uint64_t seen = contacts_;
+		// the back-off may be seconds away, so one attempt now, the caller waiting for it (not
+		// for one already under way, which may have begun before the allocator was back).
+		std::uint64_t begun = contactsBegun_;
 		lock.unlock();
 		{
 			std::lock_guard wake(wakeMutex_);
@@ -470,7 +476,7 @@ Device Agent::device(std::optional<int> index)
 		}
 		lock.lock();
 		contacted_.wait_for(lock, kFirstRegistrationWait,
-				    [&] { return allocator_.reachable || contacts_ != seen || stopping_.load(); });
+				    [&] { return allocator_.reachable || contactsEnded_ > begun || stopping_.load(); });
 	}
 	for (const Device &d : devices_)
 		if (index ? d.index == *index : d.current)

@@ -118,8 +118,9 @@ private:
 	std::string account_;
 	AllocatorStatus allocator_;
 	int failures_ = 0;              // consecutive failed contacts, for the back-off
-	std::uint64_t contacts_ = 0;    // registration attempts ended, answered or not
-	std::condition_variable contacted_; // notified when one ends, and on stop()
+	std::uint64_t contactsBegun_ = 0; // the link thread's registration attempts begun
+	std::uint64_t contactsEnded_ = 0; // ... and ended, answered or not
+	std::condition_variable contacted_; // notified when one ends or succeeds, and on stop()
 	bool outboxWarned_ = false;     // the outbox is at or above half its cap, and the log said so
 
 	std::mutex wakeMutex_;

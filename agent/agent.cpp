@@ -133,6 +133,10 @@ void Agent::wakeLink()
 void Agent::stop()
 {
 	stopping_ = true;
+	{
+		std::lock_guard lock(mutex_);
+		contacted_.notify_all();
+	}
 	jobs_.shutdown();
 	// A request to the allocator in flight would otherwise hold the stop for up to its timeout.
 	link_.cancel();
@@ -275,6 +279,7 @@ void Agent::contactAllocator()
 	failures_ = 0;
 	account_ = reg.account;
 	devices_ = markCurrent(reg.devices, log_.setting("current_device"));
+	contacted_.notify_all();
 	if (wasDown)
 		spdlog::info("registered with the allocator at {} (account {}, {} device(s))", allocator_.url,
 			     reg.account, reg.devices.size());
@@ -339,9 +344,12 @@ void Agent::linkLoop()
 		bool deliverNow = false;
 		{
 			std::unique_lock lock(wakeMutex_);
-			wake_.wait_for(lock, delay, [&] { return stopping_.load() || (outboxDirty_ && wasReachable); });
+			wake_.wait_for(lock, delay, [&] {
+				return stopping_.load() || contactNow_ || (outboxDirty_ && wasReachable);
+			});
 			deliverNow = outboxDirty_;
 			outboxDirty_ = false;
+			contactNow_ = false;
 		}
 		if (stopping_)
 			break;
@@ -351,14 +359,22 @@ void Agent::linkLoop()
 			reachable = allocator_.reachable;
 		}
 		try {
-			if (!deliverNow || !reachable)
+			if (!deliverNow || !reachable) {
+				{
+					std::lock_guard lock(mutex_);
+					++contactsBegun_;
+				}
 				contactAllocator();
+			}
 			deliverOutbox();
 		} catch (const Error &e) {
 			markUnreachable(e.what());
 		} catch (const std::exception &e) {
 			markUnreachable(e.what());
 		}
+		std::lock_guard lock(mutex_);
+		contactsEnded_ = contactsBegun_;
+		contacted_.notify_all();
 	}
 }
 
@@ -462,12 +478,32 @@ bool Agent::privileged(const Peer &peer) const
 
 Device Agent::device(std::optional<int> index)
 {
-	std::lock_guard lock(mutex_);
+	std::unique_lock lock(mutex_);
+	if (devices_.empty() && !allocator_.reachable) {
+		// `systemctl start hac-agent && hac-run ...` right after an unanswered first contact:
+		// the back-off may be seconds away, so one attempt now, the caller waiting for it (not
+		// for one already under way, which may have begun before the allocator was back).
+		std::uint64_t begun = contactsBegun_;
+		lock.unlock();
+		{
+			std::lock_guard wake(wakeMutex_);
+			contactNow_ = true;
+			wake_.notify_all();
+		}
+		lock.lock();
+		contacted_.wait_for(lock, kFirstRegistrationWait,
+				    [&] { return allocator_.reachable || contactsEnded_ > begun || stopping_.load(); });
+	}
 	for (const Device &d : devices_)
 		if (index ? d.index == *index : d.current)
 			return d;
+	if (devices_.empty() && !allocator_.reachable)
+		throw ApiError(503, "allocator_unreachable",
+			       fmt::format("the agent knows no devices yet: it has not reached the allocator at {} ({}); "
+					   "try again when the allocator answers (hac-smi shows its state)",
+					   allocator_.url, allocator_.lastError.empty() ? "no answer yet" : allocator_.lastError));
 	if (devices_.empty())
-		throw ApiError(503, "no_devices", "the agent knows no devices yet: it has not reached the allocator");
+		throw ApiError(503, "no_devices", "the allocator lists no devices for this VM's token");
 	throw ApiError(404, "device_not_found", fmt::format("no device {}; this VM has {} device(s)", index.value_or(-1), devices_.size()));
 }
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -56,7 +57,12 @@ public:
 	bool privileged(const Peer &peer) const;
 	JobTable &jobs() { return jobs_; }
 	// The device a job asks for: `index`, or else the current device. Throws ApiError 404.
+	// Knowing no device and not registered (a first start, or the allocator was down at start),
+	// it asks the link for an attempt at once and waits up to kFirstRegistrationWait for it;
+	// then no device is 503 allocator_unreachable with the allocator's error.
 	Device device(std::optional<int> index);
+	// Below the tools' 2 s request timeout, so the caller hears the allocator's error itself.
+	static constexpr std::chrono::milliseconds kFirstRegistrationWait{1500};
 	// The price per GPU-minute of `sku` from the cached rate card (0 when unknown).
 	std::pair<std::int64_t, std::string> price(const std::string &sku);
 	// Device administration (devices.cpp): root or the admin group only; each needs the
@@ -114,11 +120,15 @@ private:
 	std::string account_;
 	AllocatorStatus allocator_;
 	int failures_ = 0;              // consecutive failed contacts, for the back-off
+	std::uint64_t contactsBegun_ = 0; // the link thread's registration attempts begun
+	std::uint64_t contactsEnded_ = 0; // ... and ended, answered or not
+	std::condition_variable contacted_; // notified when one ends or succeeds, and on stop()
 	bool outboxWarned_ = false;     // the outbox is at or above half its cap, and the log said so
 
 	std::mutex wakeMutex_;
 	std::condition_variable wake_;
 	bool outboxDirty_ = true;       // a usage record may be waiting: deliver before sleeping
+	bool contactNow_ = false;       // a caller waits for the first registration: no back-off
 	std::atomic<bool> stopping_{false};
 	int stopFd_ = -1;               // eventfd: stop() wakes run()
 	// The socket file the agent bound itself, removed when it stops; empty when systemd passed the

@@ -1,6 +1,10 @@
 // hac-agent: holds the device token, talks to the allocator, keeps the job log, serves tools.
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <sys/prctl.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +16,37 @@
 #include "agent.hpp"
 #include "systemd.hpp"
 
+namespace {
+
+// systemctl reload's half, run as ExecReload= (systemd 252 has no ReloadSignal=, and a minimal
+// system has no /bin/kill): refuses a config that does not load, so the reload fails with the
+// reason, then sends SIGHUP to the agent systemd names in $MAINPID; the agent rereads the file.
+int reloadRunning(const std::function<hac::AgentConfig()> &loadConfig)
+{
+	const char *mainPid = std::getenv("MAINPID");
+	char *end = nullptr;
+	long pid = mainPid ? std::strtol(mainPid, &end, 10) : 0;
+	if (!mainPid || *end != '\0' || pid <= 1) {
+		std::fprintf(stderr, "hac-agent: --reload needs $MAINPID, the agent's pid, which systemd sets for the unit's "
+				     "ExecReload=: run 'systemctl reload hac-agent' (or send SIGHUP to the agent yourself)\n");
+		return hac::toInt(hac::ExitCode::Usage);
+	}
+	try {
+		loadConfig();
+	} catch (const std::exception &e) {
+		std::fprintf(stderr, "hac-agent: config reload refused: %s; the running config stays\n", e.what());
+		return hac::toInt(hac::ExitCode::Failure);
+	}
+	if (kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+		int err = errno;
+		std::fprintf(stderr, "hac-agent: cannot signal the agent (pid %ld): %s\n", pid, std::strerror(err));
+		return hac::toInt(err == EPERM ? hac::ExitCode::PermissionDenied : hac::ExitCode::Failure);
+	}
+	return 0;
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
 	CLI::App app{"hac-agent: the service that lends this VM's virtual accelerator its GPUs"};
@@ -22,6 +57,9 @@ int main(int argc, char **argv)
 	app.add_option("--socket", socket, "Unix socket to serve the local API on (default: from the config, /run/hac/agent.sock)");
 	app.add_option("--log-level", logLevel, "debug, info, warning or error (default: from the config, info)")
 		->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+	bool reload = false;
+	app.add_flag("--reload", reload,
+		     "Check the config, then tell the running agent ($MAINPID) to reload it: the unit's ExecReload=");
 	app.add_flag_callback("-v,--version", [] {
 		std::printf("hac-agent %s\n", HAC_VERSION);
 		throw CLI::Success();
@@ -36,6 +74,18 @@ int main(int argc, char **argv)
 		std::fprintf(stderr, "hac-agent: %s\nRun 'hac-agent --help' for more information.\n", e.what());
 		return hac::toInt(hac::ExitCode::Usage);
 	}
+
+	// The options given here win over the file, at start and at every reload (SIGHUP).
+	auto loadConfig = [&] {
+		hac::AgentConfig config = hac::loadAgentConfig(configFile);
+		if (!socket.empty())
+			config.socket = socket;
+		if (!logLevel.empty())
+			config.logLevel = logLevel;
+		return config;
+	};
+	if (reload)
+		return reloadRunning(loadConfig);
 
 	// The process holds the token: no core dumps, no ptrace by other processes of the same user.
 	prctl(PR_SET_DUMPABLE, 0);
@@ -54,15 +104,6 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 	std::signal(SIGPIPE, SIG_IGN);
 
-	// The options given here win over the file, at start and at every reload (SIGHUP).
-	auto loadConfig = [&] {
-		hac::AgentConfig config = hac::loadAgentConfig(configFile);
-		if (!socket.empty())
-			config.socket = socket;
-		if (!logLevel.empty())
-			config.logLevel = logLevel;
-		return config;
-	};
 	try {
 		hac::AgentConfig config = loadConfig();
 		hac::setLogLevel(config.logLevel);

@@ -29,10 +29,10 @@ HAC_DEMO_PACKAGES=(curl)
 # fish one (tests/cli/docs.bats), which skip without them.
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
 	strace clang libclang-rt-14-dev zsh fish)
-# What packaging/build-deb and tests/integration/packaging.bats need (about 140 packages with
-# lintian's dependencies): not in the test set, so the packaging test skips unless they are
-# installed, e.g. with 'scripts/deps package'.
-HAC_PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian)
+# Part of the test set: what packaging/build-deb and tests/integration/packaging.bats need
+# (about 140 packages with lintian's dependencies), and debootstrap, with which tests/system
+# makes the Debian 12 minbase chroot it boots the packaged agent in.
+HAC_PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian debootstrap)
 # What scripts/bench runs besides the build: jq reads and writes the rows, nc is the floor the
 # tools are measured against, valgrind counts instructions, the sqlite3 shell and python3 are
 # the baselines of hac-usage and hac-update --check, procps and coreutils' timeout the rest.
@@ -84,14 +84,13 @@ hac_install_packages() {
 	hac_say "installed in $((SECONDS - start)) s"
 }
 
-# $1: build (the build only), demo (build + demo), test (build + every suite), package (test +
-# what building and checking the Debian packages needs) or bench (build + the benchmarks).
+# $1: build (the build only), demo (build + demo), test (build + every suite, the Debian
+# packages' build and check among them) or bench (build + the benchmarks).
 hac_deps() {
 	case ${1:-test} in
 	build) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" ;;
 	demo) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_DEMO_PACKAGES[@]}" ;;
-	test) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" ;;
-	package) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" "${HAC_PACKAGE_PACKAGES[@]}" ;;
+	test) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" "${HAC_PACKAGE_PACKAGES[@]}" ;;
 	bench) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_BENCH_PACKAGES[@]}" ;;
 	*) hac_die "hac_deps: unknown set '$1'" ;;
 	esac

@@ -362,3 +362,24 @@ check_whole_version() {
 	[ "$(job_log "SELECT count(*) FROM outbox")" -ge 1 ]
 	command -v strace >/dev/null || skip "strace is missing: the kill -9 half ran, the EIO half did not (scripts/deps test installs strace)"
 }
+
+@test "network: an agent that has not reached the allocator yet makes hac-run wait for its first registration, or exit 4 with the allocator's error" {
+	start_allocator
+	start_proxy 1 reset
+	start_agent_behind_proxy 8
+	# No device known and the allocator still down: exit 4 with its error, nothing run.
+	run hac-run -- touch "$T/ran"
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"knows no devices yet"* ]]
+	[[ $output == *"$PROXY_URL"* ]]
+	[[ ! -e $T/ran ]]
+	# Three failed contacts: the link's next retry is up to 4 s away. The allocator answers
+	# now, and a job started at once runs (systemctl start hac-agent && hac-run ...).
+	wait_for '[ "$(wc -l <"$T/proxy.attempts")" -ge 3 ]' 30
+	echo pass >"$T/mode"
+	run hac-run -- touch "$T/ran"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ -e $T/ran ]]
+}

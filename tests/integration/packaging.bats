@@ -1,15 +1,14 @@
 #!/usr/bin/env bats
-# The Debian packages: packaging/build-deb builds them once for this file (dpkg-buildpackage -b
-# -us -uc), lintian finds no errors, and each .deb unpacked into a temporary root holds what a
-# VM image needs: binaries, units, sysusers.d and tmpfiles.d, man pages, completions, example
-# config, and the C API (libhac1, libhac-dev). Skipped, saying why, where debhelper or dpkg-dev
-# is not installed.
+# The Debian packages: packaging/build-deb builds them (dpkg-buildpackage -b -us -uc) once per
+# state of the tree, shared with tests/system (tree_debs in tests/lib/common.bash), lintian finds
+# no errors, and each .deb unpacked into a temporary root holds what a VM image needs: binaries,
+# units, sysusers.d and tmpfiles.d, man pages, completions, example config, and the C API
+# (libhac1, libhac-dev). CI installs the packaging tools (the test set in scripts/lib.sh);
+# elsewhere it is skipped, saying why, where debhelper or dpkg-dev is not installed.
 
 load ../lib/common
 
 setup_file() {
-	DEB_DIR=$BATS_FILE_TMPDIR/debs
-	export DEB_DIR
 	local missing=() tool
 	for tool in dpkg-buildpackage dh fakeroot; do
 		command -v "$tool" >/dev/null || missing+=("$tool")
@@ -18,14 +17,13 @@ setup_file() {
 		echo "${missing[*]} missing (Debian packages dpkg-dev, debhelper, fakeroot)" >"$BATS_FILE_TMPDIR/skip"
 		return 0
 	fi
-	"$REPO/packaging/build-deb" "$DEB_DIR" >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
-		echo "packaging/build-deb failed; its log is $BATS_FILE_TMPDIR/build.log" >"$BATS_FILE_TMPDIR/failed"
+	DEB_DIR=$(tree_debs) || echo "$DEB_DIR" >"$BATS_FILE_TMPDIR/failed"
+	export DEB_DIR
 }
 
 setup() {
 	[[ ! -f $BATS_FILE_TMPDIR/skip ]] || skip "$(cat "$BATS_FILE_TMPDIR/skip")"
 	if [[ -f $BATS_FILE_TMPDIR/failed ]]; then
-		tail -n 40 "$BATS_FILE_TMPDIR/build.log"
 		cat "$BATS_FILE_TMPDIR/failed"
 		return 1
 	fi
@@ -81,6 +79,7 @@ expect_files() {
 	# The C API is in libhac1 and libhac-dev only.
 	[ -z "$(find "$root" -name 'libhac*' -o -name 'hac.h')" ]
 	grep -qx 'ExecStart=/usr/sbin/hac-agent' "$root/lib/systemd/system/hac-agent.service"
+	grep -qx 'ExecReload=/usr/sbin/hac-agent --reload' "$root/lib/systemd/system/hac-agent.service"
 	for tool in hac-smi hac-run hac-usage hac-resize hac-update; do
 		"$root/usr/bin/$tool" --version
 	done

@@ -296,3 +296,32 @@ EOT
 	[ "$(stat -c '%a %u %g' "$root/run/hac")" = "755 $uid $gid" ]
 	[ "$(stat -c '%a %u %g' "$root/var/lib/hac")" = "700 $uid $gid" ]
 }
+
+@test "hac-agent --reload (the unit's ExecReload=) signals the agent in \$MAINPID; a bad config fails it and signals nothing" {
+	start_notify
+	start_agent_env NOTIFY_SOCKET="$NOTIFY"
+	wait_for "curl -sf --unix-socket '$HAC_SOCKET' http://hac/v1/version" 10
+	run hac-agent --config "$BATS_TEST_TMPDIR/agent.toml" --reload
+	[ "$status" -eq 2 ]
+	[[ $output == *'$MAINPID'* ]]
+
+	sed -i 's|^\[allocator\]|&\nheartbeat_seconds = 7|' "$BATS_TEST_TMPDIR/agent.toml"
+	MAINPID=$AGENT_PID run hac-agent --config "$BATS_TEST_TMPDIR/agent.toml" --reload
+	[ "$status" -eq 0 ]
+	wait_for "grep -q 'config reloaded from .*heartbeat 7 s' '$BATS_TEST_TMPDIR/agent.log'" 5
+
+	# Refused before the agent hears of it: systemctl reload fails, saying why.
+	sed -i "1i log_level = \"loud\"" "$BATS_TEST_TMPDIR/agent.toml"
+	MAINPID=$AGENT_PID run hac-agent --config "$BATS_TEST_TMPDIR/agent.toml" --reload
+	[ "$status" -eq 1 ]
+	[[ $output == "hac-agent: config reload refused: "*"agent.toml:1: log_level: expected one of"*"the running config stays" ]]
+
+	sed -i '1d; s|^heartbeat_seconds = 7|heartbeat_seconds = 9|' "$BATS_TEST_TMPDIR/agent.toml"
+	MAINPID=$AGENT_PID run hac-agent --config "$BATS_TEST_TMPDIR/agent.toml" --reload
+	[ "$status" -eq 0 ]
+	wait_for "grep -q 'config reloaded from .*heartbeat 9 s' '$BATS_TEST_TMPDIR/agent.log'" 5
+	# Two reloads reached the agent, none refused by it.
+	flush_notify
+	[ "$(grep -c 'RELOADING=1' "$BATS_TEST_TMPDIR/notify.out")" -eq 2 ]
+	[[ $(grep -c 'config reload refused' "$BATS_TEST_TMPDIR/agent.log") -eq 0 ]]
+}

@@ -143,3 +143,27 @@ assert_loads_libc_only() {
 	others=$(grep -vE '^\s*(linux-vdso\.so|libc\.so|libm\.so|/lib[^ ]*/ld-linux)' <<<"$output" || true)
 	[[ -z $others ]] || { echo "$tool loads more than libc and libm:"; echo "$others"; return 1; }
 }
+
+# Prints a folder holding the Debian packages (packaging/build-deb) of the tree as it is now,
+# building them the first time: they are kept in $BUILD/debs/<hash of the files build-deb
+# copies, but tests/, which the package build does not read>, so packaging.bats and
+# tests/system share one build and a rerun on an unchanged tree builds nothing. Fails, showing
+# the end of the build log, when the build fails. Outside a git checkout they are built each
+# time, into the file's temporary folder.
+tree_debs() {
+	local key dir=$BATS_FILE_TMPDIR/debs
+	if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		key=$(cd "$REPO" && git ls-files -z --cached --others --exclude-standard -- . ':(exclude)tests' |
+			xargs -0 sha256sum 2>/dev/null | sha256sum | cut -c1-16)
+		dir=$BUILD/debs/$key
+	fi
+	if ! ls "$dir"/hac_*.deb >/dev/null 2>&1; then
+		# One tree's packages at a time: older ones go.
+		[[ $dir != "$BUILD"/* ]] || rm -rf "$BUILD/debs"
+		mkdir -p "$(dirname "$dir")"
+		"$REPO/packaging/build-deb" "$dir.tmp" >"$dir.log" 2>&1 ||
+			{ tail -n 40 "$dir.log"; echo "packaging/build-deb failed; its log is $dir.log"; return 1; }
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}

@@ -25,9 +25,12 @@ HAC_DEMO_PACKAGES=(curl)
 # openssl command for the release keys the hac-update tests make, and systemd for systemd-analyze,
 # systemd-sysusers and systemd-tmpfiles, which check conf/; strace injects disk faults into the real
 # agent (tests/integration/faults.bats); clang and its libFuzzer runtime build the fuzz targets whose
-# seed corpus the fuzz suite replays (tests/fuzz).
+# seed corpus the fuzz suite replays (tests/fuzz). munge, slurmctld, slurmd, slurmrestd and
+# slurm-client make the real Slurm farm (tests/lib/slurm_cluster.sh) that the Slurm placement
+# backend is tested against (issue 14); the script runs its own daemons in a temporary folder,
+# on their own ports and sockets, whatever the system's services do.
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
-	strace clang libclang-rt-14-dev)
+	strace clang libclang-rt-14-dev munge slurmctld slurmd slurmrestd slurm-client)
 # What packaging/build-deb and tests/integration/packaging.bats need (about 140 packages with
 # lintian's dependencies): not in the test set, so the packaging test skips unless they are
 # installed, e.g. with 'scripts/deps package'.

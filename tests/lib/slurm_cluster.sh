@@ -223,11 +223,11 @@ step_pids() {
 	local -a environ children
 	for dir in /proc/[0-9]*; do
 		pid=${dir#/proc/}
-		read -r comm <"$dir/comm" 2>/dev/null || continue
+		read -r comm 2>/dev/null <"$dir/comm" || continue
 		[[ $comm == slurmstepd ]] || continue
-		mapfile -d '' -t environ <"$dir/environ" 2>/dev/null || continue
+		mapfile -d '' -t environ 2>/dev/null <"$dir/environ" || continue
 		[[ " ${environ[*]} " == *" SLURM_CONF=$DIR/slurm.conf "* ]] || continue
-		read -r -a children <"$dir/task/$pid/children" 2>/dev/null || children=()
+		read -r -a children 2>/dev/null <"$dir/task/$pid/children" || children=()
 		printf '%s\n' "${children[@]}" "$pid"
 	done
 }

@@ -216,20 +216,23 @@ stop_pid() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
-# The pids of this cluster's job steps still running: slurmstepd (slurmd sets SLURM_CONF to our
-# slurm.conf in its environment) and its children, the jobs' processes, children first.
+# The pids of this cluster's job steps still running, the jobs' processes first, then their
+# slurmstepd. slurmd gives both SLURM_CONF=DIR/slurm.conf; a job's processes also have
+# SLURM_JOB_ID, which the shells that merely use this cluster (a test's) do not.
 step_pids() {
-	local dir pid comm
-	local -a environ children
+	local dir comm jobs=() steps=()
+	local -a environ
 	for dir in /proc/[0-9]*; do
-		pid=${dir#/proc/}
-		read -r comm 2>/dev/null <"$dir/comm" || continue
-		[[ $comm == slurmstepd ]] || continue
 		mapfile -d '' -t environ 2>/dev/null <"$dir/environ" || continue
 		[[ " ${environ[*]} " == *" SLURM_CONF=$DIR/slurm.conf "* ]] || continue
-		read -r -a children 2>/dev/null <"$dir/task/$pid/children" || children=()
-		printf '%s\n' "${children[@]}" "$pid"
+		read -r comm 2>/dev/null <"$dir/comm" || continue
+		if [[ $comm == slurmstepd ]]; then
+			steps+=("${dir#/proc/}")
+		elif [[ " ${environ[*]} " == *" SLURM_JOB_ID="* ]]; then
+			jobs+=("${dir#/proc/}")
+		fi
 	done
+	printf '%s\n' "${jobs[@]}" "${steps[@]}"
 }
 
 stop_cluster() {
@@ -251,10 +254,11 @@ stop_cluster() {
 	done
 	# Steps their slurmd could not end (slurmctld was down, say), stopped here by pid.
 	for pid in $(step_pids); do
-		stop_pid "$pid" 2
+		[[ -n $pid ]] && stop_pid "$pid" 2
 	done
 }
 
+[[ ${1:-} == -h || ${1:-} == --help ]] && { usage; exit 0; }
 (($# >= 2)) || { usage >&2; exit 2; }
 verb=$1 DIR=$2
 shift 2

@@ -198,3 +198,30 @@ wait_state() {
 	run squeue -h -j "$id" -o '%j %T'
 	[[ $output == "hac-job-crash RUNNING" ]]
 }
+
+@test "hac::slurm::Client (allocator/slurm_client.cpp) against the farm: tests/slurm/slurm_client_test.cpp" {
+	local test=$BUILD/tests/slurm/slurm-client-test
+	[[ -x $test ]] || skip "$test is not built (it needs doctest: scripts/deps build)"
+	run "$test"
+	echo "$output"
+	[[ $status == 0 ]]
+	[[ $output =~ \|\ 0\ failed\ \| ]]
+}
+
+@test "hac::slurm::Client with slurmctld killed: each call fails within its 2 s bound, never as an unknown job" {
+	local test=$BUILD/tests/slurm/slurm-client-test
+	[[ -x $test ]] || skip "$test is not built (it needs doctest: scripts/deps build)"
+	submit_hold hac-job-down 1 1 "account=acme device=dev-1"
+	local id=$JOB_ID ctld
+	wait_state "$id" RUNNING
+	ctld=$(cat "$HAC_SLURM_DIR/pids/slurmctld")
+	kill -9 "$ctld"
+	wait_for "! [[ -d /proc/$ctld ]] || [[ \$(awk '{print \$3}' /proc/$ctld/stat) == Z ]]" 10
+	HAC_SLURMCTLD_DOWN=$id run "$test" -tc='*slurmctld is down*'
+	local client_status=$status client_output=$output
+	run "$SLURM_CLUSTER" restart "$HAC_SLURM_DIR" slurmctld
+	[[ $status == 0 ]]
+	echo "$client_output"
+	[[ $client_status == 0 ]]
+	[[ $client_output =~ test\ cases:\ +1\ \|\ +1\ passed\ \|\ 0\ failed ]]
+}

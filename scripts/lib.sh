@@ -26,9 +26,12 @@ HAC_DEMO_PACKAGES=(curl)
 # systemd-sysusers and systemd-tmpfiles, which check conf/; strace injects disk faults into the real
 # agent (tests/integration/faults.bats); clang and its libFuzzer runtime build the fuzz targets whose
 # seed corpus the fuzz suite replays (tests/fuzz); zsh and fish parse the completions and run the
-# fish one (tests/cli/docs.bats), which skip without them.
+# fish one (tests/cli/docs.bats), which skip without them. munge, slurmctld, slurmd, slurmrestd and
+# slurm-client make the real Slurm farm (tests/lib/slurm_cluster.sh) that the Slurm placement
+# backend is tested against (issue 14); the script runs its own daemons in a temporary folder,
+# on their own ports and sockets, whatever the system's services do.
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
-	strace clang libclang-rt-14-dev zsh fish)
+	strace clang libclang-rt-14-dev zsh fish munge slurmctld slurmd slurmrestd slurm-client)
 # Part of the test set: what packaging/build-deb and tests/integration/packaging.bats need
 # (about 140 packages with lintian's dependencies), and debootstrap, with which tests/system
 # makes the Debian 12 minbase chroot it boots the packaged agent in.

@@ -96,6 +96,12 @@ void HttpClient::setBearerToken(std::string token)
 	authorization_ = "Authorization: Bearer " + token;
 }
 
+void HttpClient::setUnixSocket(std::string path)
+{
+	std::lock_guard lock(mutex_);
+	unixSocket_ = std::move(path);
+}
+
 HttpResult HttpClient::request(const std::string &method, const std::string &path, const std::string &body,
 			       const std::map<std::string, std::string> &headers)
 {
@@ -123,6 +129,8 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 		list = curl_slist_append(list, fmt::format("{}: {}", name, value).c_str());
 
 	curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+	if (!unixSocket_.empty())
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, unixSocket_.c_str());
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
 	if (method == "GET")
 		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);

@@ -38,6 +38,9 @@ public:
 
 	// The bearer token goes into the Authorization header only; it is never logged.
 	void setBearerToken(std::string token);
+	// Connects to this Unix socket instead of the URL's host (slurmrestd's local socket); the
+	// URL still gives the scheme, the Host header and the path. Empty: TCP as the URL says.
+	void setUnixSocket(std::string path);
 	// New bounds for the requests that start after this call (hac-agent's config reload).
 	void setTimeouts(NetTimeouts timeouts);
 	// Aborts the request in progress at once and makes every later one fail the same way
@@ -56,6 +59,7 @@ private:
 	std::mutex timeoutsMutex_;      // guards timeouts_ only, so setTimeouts() never waits for a request
 	NetTimeouts timeouts_;
 	std::string authorization_;
+	std::string unixSocket_;
 	std::atomic<bool> cancelled_{false};
 	std::mutex mutex_;              // one request at a time on the shared handles
 	void *curl_;                    // CURL*, reused so connections stay open

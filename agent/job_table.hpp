@@ -57,6 +57,8 @@ public:
 	Job reset(const Peer &peer, bool privileged, int device);
 	std::optional<Job> find(const std::string &id);
 
+	// The jobs on the devices. A start or an end holds the table while its write to the job log
+	// commits; when that waits on a stalled disk, this answers with the jobs as last seen.
 	std::vector<Job> running();
 	bool busy(int device);
 
@@ -97,11 +99,13 @@ private:
 	std::function<void()> wakeOutbox_;
 	int epollFd_;
 
-	std::mutex mutex_;
-	std::condition_variable freed_;      // a device became free
+	std::timed_mutex mutex_;             // timed: running() waits on it only so long
+	std::condition_variable_any freed_;  // a device became free
 	std::map<int, Entry> byDevice_;      // device index -> its job (starting or running)
 	bool stopping_ = false;
 	TimeMs nextHeartbeat_ = 0;
+	std::mutex lastSeenMutex_;
+	std::vector<Job> lastSeen_;          // what running() last returned
 };
 
 // The usage record the allocator is sent for an ended job (allocator/API.md, POST /v1/usage).

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Hostile clients of the agent's Unix socket, for tests/integration/bad_input.bats.
 
-  flood.py slowloris SOCKET N SECONDS   N connections, each sent one header byte a second
+  flood.py slowloris SOCKET N SECONDS [EVERY]
+                                        N connections, each sent one header byte every EVERY
+                                        seconds (default 1) for SECONDS
   flood.py hold SOCKET N SECONDS        N idle connections, held for SECONDS
   flood.py burst SOCKET N PATH          N concurrent GET PATH requests
 
@@ -50,16 +52,16 @@ def alive(s):
         s.setblocking(True)
 
 
-def slowloris(path, n, seconds):
+def slowloris(path, n, seconds, every=1):
     socks, failed = open_many(path, n, persist=3.0)
     request = b"GET /v1/status HTTP/1.1\r\nHost: hac\r\nX-Slow: " + b"a" * 10000
-    for i in range(seconds):
+    for i in range(max(1, seconds // every)):
         for s in socks:
             try:
                 s.send(request[i:i + 1])
             except OSError:
                 pass
-        time.sleep(1)
+        time.sleep(every)
     still = sum(1 for s in socks if alive(s))
     print(json.dumps({"opened": len(socks), "refused": failed, "open_at_end": still}), flush=True)
 
@@ -113,7 +115,7 @@ def burst(path, n, target):
 def main():
     mode, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "slowloris":
-        slowloris(path, n, int(sys.argv[4]))
+        slowloris(path, n, int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1)
     elif mode == "hold":
         hold(path, n, int(sys.argv[4]))
     elif mode == "burst":

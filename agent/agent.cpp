@@ -104,7 +104,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 			spdlog::debug("{} {} from pid {} uid {}: {}", r.method, r.path, r.peer ? r.peer->pid : 0,
 				      r.peer ? r.peer->uid : 0, response.status);
 		return response;
-	});
+	}, ServerLimits{}, [this](const Peer &peer) { return privileged(peer); });
 	linkThread_ = std::thread([this] { linkLoop(); });
 	spdlog::info("serving the local API on {}", activated ? "the socket passed by systemd" : config_.socket);
 }
@@ -269,6 +269,8 @@ void Agent::contactAllocator()
 	log_.saveAllocatorView(reg.devices, reg.skus);
 	log_.setSetting("max_devices", std::to_string(reg.maxDevices));
 	log_.setSetting("allowed_skus", Json(reg.allowedSkus).dump());
+	// Read before taking mutex_: readers of the status take it, and must not wait on the job log.
+	std::optional<std::string> current = log_.setting("current_device");
 	std::lock_guard lock(mutex_);
 	bool wasDown = !allocator_.reachable;
 	allocator_.version = version;
@@ -278,7 +280,7 @@ void Agent::contactAllocator()
 	allocator_.lastError.clear();
 	failures_ = 0;
 	account_ = reg.account;
-	devices_ = markCurrent(reg.devices, log_.setting("current_device"));
+	devices_ = markCurrent(reg.devices, current);
 	contacted_.notify_all();
 	if (wasDown)
 		spdlog::info("registered with the allocator at {} (account {}, {} device(s))", allocator_.url,
@@ -464,6 +466,12 @@ Status Agent::status(const Peer &peer)
 		s.jobs.push_back(std::move(job));
 	}
 	return s;
+}
+
+Json Agent::jobLogState() const
+{
+	std::optional<std::string> problem = log_.problem();
+	return Json{{"writable", !problem}, {"problem", problem ? Json(*problem) : Json()}};
 }
 
 bool Agent::privileged(const Peer &peer) const

@@ -54,6 +54,9 @@ public:
 
 	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
 	Status status(const Peer &peer);
+	// {"writable":true,"problem":null}, or false and why the job log takes no writes now
+	// (JobLog::problem); never waits on a write.
+	Json jobLogState() const;
 	bool privileged(const Peer &peer) const;
 	JobTable &jobs() { return jobs_; }
 	// The device a job asks for: `index`, or else the current device. Throws ApiError 404.

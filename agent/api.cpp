@@ -16,6 +16,7 @@
 #include "api_error.hpp"
 #include "api_fields.hpp"
 #include "job_log.hpp"
+#include "process.hpp"
 
 namespace hac {
 
@@ -71,9 +72,13 @@ const std::vector<Route> &routes()
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"agent_version", s.agentVersion}, {"api_version", 1},
 							     {"job_log_schema", JobLog::schemaVersion()},
-							     {"allocator", s.allocator}}));
+							     {"job_log", c.agent.jobLogState()}, {"allocator", s.allocator}}));
 		}},
-		{"GET", "/v1/status", [](const Call &c) { return Response::json(200, c.agent.status(c.peer)); }},
+		{"GET", "/v1/status", [](const Call &c) {
+			Json status = c.agent.status(c.peer);
+			status["job_log"] = c.agent.jobLogState();
+			return Response::json(200, status);
+		}},
 		{"GET", "/v1/devices", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"devices", s.devices}, {"allocator", s.allocator}}));
@@ -93,7 +98,10 @@ const std::vector<Route> &routes()
 			if (body.contains("device") && !body["device"].is_null())
 				device = field<int>(body, "device", "a device index");
 			r.name = field<std::string>(body, "name", "a string", std::string());
-			r.command = field<std::string>(body, "command", "a string", std::string());
+			if (r.name.size() > kMaxJobNameBytes)
+				throw ApiError(400, "bad_request", fmt::format("the field 'name' is {} bytes long; a job's name may "
+									     "have at most {}", r.name.size(), kMaxJobNameBytes));
+			r.command = boundedCommand(field<std::string>(body, "command", "a string", std::string()));
 			r.wait = field<bool>(body, "wait", "true or false", false);
 			r.waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 30000), 0, 60000);
 			c.agent.admitJob();
@@ -116,6 +124,16 @@ const std::vector<Route> &routes()
 			auto mib = field<std::int64_t>(body, "memory_used_mib", "a number of MiB");
 			if (mib < 0)
 				throw ApiError(400, "bad_request", "the field 'memory_used_mib' must not be negative");
+			// No job uses more than its device has: a larger figure would be shown and stored.
+			if (auto job = c.agent.jobs().find(c.params[0]); job && job->state != "ended") {
+				Device d = c.agent.device(job->device);
+				if (d.memoryTotalMib > 0 && mib > d.memoryTotalMib)
+					throw ApiError(400, "memory_above_device",
+						       fmt::format("memory_used_mib {} is more than device {} has ({} MiB, {}): report "
+								   "the memory the job uses, at most the device's", mib, d.index,
+								   d.memoryTotalMib, d.sku),
+						       Json{{"memory_total_mib", d.memoryTotalMib}});
+			}
 			c.agent.jobs().reportMemory(c.peer, c.agent.privileged(c.peer), c.params[0], mib);
 			return Response::json(200, document({{"job_id", c.params[0]}, {"memory_used_mib", mib}}));
 		}},

@@ -119,9 +119,9 @@ Json Agent::skuCatalog()
 		j["allowed"] = allowed.empty() || std::find(allowed.begin(), allowed.end(), s.name) != allowed.end();
 		skus.push_back(std::move(j));
 	}
+	int maxDevices = std::stoi(log_.setting("max_devices").value_or("1"));
 	std::lock_guard lock(mutex_);
-	return Json{{"skus", skus}, {"max_devices", std::stoi(log_.setting("max_devices").value_or("1"))},
-		    {"devices", devices_}, {"allocator", allocator_}};
+	return Json{{"skus", skus}, {"max_devices", maxDevices}, {"devices", devices_}, {"allocator", allocator_}};
 }
 
 Json Agent::resizeDevice(const Peer &peer, int index, const std::string &skuName, int waitMs)

@@ -4,8 +4,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
+#include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
 
@@ -27,6 +30,19 @@ std::string checkedPath(const std::string &path)
 	if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
 		throw Error(ExitCode::Failure, fmt::format("the directory of the job log {} does not exist: create it "
 							   "or set 'database' in agent.toml", path));
+	// SQLite would say only "unable to open database file". The folder must be writable too:
+	// the log's -wal and -shm files are made beside it.
+	std::string folder = parent.empty() ? "." : parent.string();
+	for (const std::string &what : {folder, path}) {
+		if (access(what.c_str(), W_OK) == 0 || errno == ENOENT)
+			continue;
+		std::string why = errno == EROFS ? "its file system is mounted read-only"
+						 : fmt::format("uid {} may not write it ({})", geteuid(), std::strerror(errno));
+		throw Error(ExitCode::Failure,
+			    fmt::format("the job log {} is read-only: {}: {}; hac-agent writes the log and its -wal and -shm "
+					"files in {}: make that writable for the agent, or set 'database' in agent.toml to a "
+					"writable place", path, what, why, folder));
+	}
 	return path;
 }
 
@@ -36,6 +52,74 @@ JobLog::JobLog(const std::string &path)
 	: db_(checkedPath(path), true)
 {
 	db_.migrate(kMigrations, "job log");
+	struct stat st{};
+	if (stat(path.c_str(), &st) != 0)
+		throw Error(ExitCode::Failure, fmt::format("the job log {} vanished as it was opened: {}", path, std::strerror(errno)));
+	device_ = st.st_dev;
+	inode_ = st.st_ino;
+	Statement count = db_.prepare("SELECT count(*) FROM outbox");
+	count.step();
+	outboxSize_ = count.integer(0);
+}
+
+// SQLite goes on writing to a file that was unlinked or renamed over: its writes would be lost
+// with the agent's next start, while the callers were told "ok".
+void JobLog::requireSameFile()
+{
+	{
+		std::lock_guard lock(problemMutex_);
+		if (!gone_.empty())
+			throw Error(ExitCode::Failure, gone_);
+	}
+	struct stat st{};
+	bool found = stat(db_.path().c_str(), &st) == 0;
+	if (found && st.st_dev == device_ && st.st_ino == inode_)
+		return;
+	std::string what = found ? "replaced by another file" : "removed";
+	std::string message = fmt::format(
+		"the job log {} was {} while hac-agent runs: nothing more is recorded or acknowledged (what it wrote "
+		"since is in a file no one can open); find what removed it, then restart hac-agent, which opens the "
+		"file at that path; hac-usage --reconcile lists the jobs the allocator holds and the log does not",
+		db_.path(), what);
+	{
+		std::lock_guard lock(problemMutex_);
+		if (gone_.empty())
+			spdlog::error("{}", message);
+		gone_ = message;
+	}
+	throw Error(ExitCode::Failure, message);
+}
+
+void JobLog::write(const std::function<void()> &work)
+{
+	requireSameFile();
+	writingSince_ = nowMs();
+	try {
+		work();
+	} catch (const std::exception &e) {
+		writingSince_ = 0;
+		std::lock_guard lock(problemMutex_);
+		lastWriteError_ = e.what();
+		throw;
+	}
+	writingSince_ = 0;
+	requireSameFile();
+	std::lock_guard lock(problemMutex_);
+	lastWriteError_.clear();
+}
+
+std::optional<std::string> JobLog::problem() const
+{
+	std::lock_guard lock(problemMutex_);
+	if (!gone_.empty())
+		return gone_;
+	if (TimeMs since = writingSince_; since > 0 && nowMs() - since > 1000)
+		return fmt::format("a write to the job log {} has waited {:.1f} s for the disk (a frozen, full or failing "
+				   "file system?): jobs cannot start or end until it is done", db_.path(),
+				   double(nowMs() - since) / 1000.0);
+	if (!lastWriteError_.empty())
+		return "the last write to the job log failed: " + lastWriteError_;
+	return std::nullopt;
 }
 
 int JobLog::schemaVersion()
@@ -51,7 +135,7 @@ const std::vector<std::string_view> &JobLog::migrations()
 void JobLog::saveAllocatorView(const std::vector<Device> &devices, const std::vector<Sku> &skus)
 {
 	std::lock_guard lock(mutex_);
-	db_.transaction([&] {
+	write([&] { db_.transaction([&] {
 		db_.exec("DELETE FROM devices");
 		Statement insertDevice = db_.prepare(
 			"INSERT INTO devices (idx, id, name, sku, gpus, memory_total_mib) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -71,7 +155,7 @@ void JobLog::saveAllocatorView(const std::vector<Device> &devices, const std::ve
 			insertSku.bind(1, s.name).bind(2, s.gpus).bind(3, s.gpuMemoryGib).bind(4, s.priceMicroPerGpuMinute)
 				.bind(5, s.currency).run();
 		}
-	});
+	}); });
 }
 
 std::vector<Device> JobLog::devices()
@@ -116,17 +200,21 @@ std::optional<std::string> JobLog::setting(const std::string &key)
 void JobLog::setSetting(const std::string &key, const std::string &value)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")
-		.bind(1, key).bind(2, value).run();
+	write([&] {
+		db_.prepare("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")
+			.bind(1, key).bind(2, value).run();
+	});
 }
 
 void JobLog::recordDeviceChange(const DeviceChange &c)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("INSERT INTO device_changes (at, device, device_id, change, old_sku, new_sku, uid) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-		.bind(1, c.at).bind(2, c.device).bind(3, c.deviceId).bind(4, c.change).bind(5, c.oldSku)
-		.bind(6, c.newSku).bind(7, std::int64_t(c.uid)).run();
+	write([&] {
+		db_.prepare("INSERT INTO device_changes (at, device, device_id, change, old_sku, new_sku, uid) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+			.bind(1, c.at).bind(2, c.device).bind(3, c.deviceId).bind(4, c.change).bind(5, c.oldSku)
+			.bind(6, c.newSku).bind(7, std::int64_t(c.uid)).run();
+	});
 }
 
 std::vector<DeviceChange> JobLog::deviceChanges()
@@ -199,32 +287,36 @@ void JobLog::insertStarting(const JobRow &row)
 {
 	std::lock_guard lock(mutex_);
 	const Job &j = row.job;
-	db_.prepare("INSERT INTO jobs (id, device, device_id, sku, gpus, price_micro_per_gpu_minute, currency, uid, pid, "
-		    "pid_start, command, name, state, started_at, heartbeat_at) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'starting', ?13, ?13)")
-		.bind(1, j.id).bind(2, j.device).bind(3, row.deviceId).bind(4, j.sku).bind(5, j.gpus)
-		.bind(6, row.priceMicroPerGpuMinute).bind(7, row.currency).bind(8, std::int64_t(j.uid)).bind(9, j.pid)
-		.bind(10, static_cast<std::int64_t>(row.pidStart)).bind(11, j.command).bind(12, j.name)
-		.bind(13, j.startedAt).run();
+	write([&] {
+		db_.prepare("INSERT INTO jobs (id, device, device_id, sku, gpus, price_micro_per_gpu_minute, currency, uid, "
+			    "pid, pid_start, command, name, state, started_at, heartbeat_at) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'starting', ?13, ?13)")
+			.bind(1, j.id).bind(2, j.device).bind(3, row.deviceId).bind(4, j.sku).bind(5, j.gpus)
+			.bind(6, row.priceMicroPerGpuMinute).bind(7, row.currency).bind(8, std::int64_t(j.uid)).bind(9, j.pid)
+			.bind(10, static_cast<std::int64_t>(row.pidStart)).bind(11, j.command).bind(12, j.name)
+			.bind(13, j.startedAt).run();
+	});
 }
 
 void JobLog::markRunning(const std::string &id, TimeMs startedAt)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("UPDATE jobs SET state = 'running', started_at = ?2, heartbeat_at = ?2 WHERE id = ?1")
-		.bind(1, id).bind(2, startedAt).run();
+	write([&] {
+		db_.prepare("UPDATE jobs SET state = 'running', started_at = ?2, heartbeat_at = ?2 WHERE id = ?1")
+			.bind(1, id).bind(2, startedAt).run();
+	});
 }
 
 void JobLog::deleteStarting(const std::string &id)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("DELETE FROM jobs WHERE id = ?1 AND state = 'starting'").bind(1, id).run();
+	write([&] { db_.prepare("DELETE FROM jobs WHERE id = ?1 AND state = 'starting'").bind(1, id).run(); });
 }
 
 void JobLog::endJob(const Job &ended, const Charge &charge, const std::string &usageBody)
 {
 	std::lock_guard lock(mutex_);
-	db_.transaction([&] {
+	write([&] { db_.transaction([&] {
 		db_.prepare("UPDATE jobs SET state = 'ended', ended_at = ?2, exit_status = ?3, end_reason = ?4, "
 			    "billable = ?5, reconstructed = ?6, memory_used_mib = ?7, heartbeat_at = ?2, gpu_minutes = ?8, "
 			    "cost_micro = ?9 WHERE id = ?1")
@@ -233,13 +325,14 @@ void JobLog::endJob(const Job &ended, const Charge &charge, const std::string &u
 			.bind(8, charge.gpuMinutes).bind(9, charge.costMicro).run();
 		db_.prepare("INSERT INTO outbox (job_id, body, next_attempt_at) VALUES (?1, ?2, 0)")
 			.bind(1, ended.id).bind(2, usageBody).run();
-	});
+	}); });
+	++outboxSize_;
 }
 
 void JobLog::heartbeat(TimeMs at)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("UPDATE jobs SET heartbeat_at = ?1 WHERE state = 'running'").bind(1, at).run();
+	write([&] { db_.prepare("UPDATE jobs SET heartbeat_at = ?1 WHERE state = 'running'").bind(1, at).run(); });
 }
 
 std::vector<JobRow> JobLog::openJobs()
@@ -280,22 +373,19 @@ std::optional<TimeMs> JobLog::nextOutboxAttempt()
 void JobLog::ackOutbox(const std::string &jobId)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("DELETE FROM outbox WHERE job_id = ?1").bind(1, jobId).run();
+	write([&] {
+		db_.prepare("DELETE FROM outbox WHERE job_id = ?1").bind(1, jobId).run();
+		outboxSize_ -= db_.changes();
+	});
 }
 
 void JobLog::retryOutbox(const std::string &jobId, TimeMs nextAttemptAt, const std::string &error)
 {
 	std::lock_guard lock(mutex_);
-	db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE job_id = ?1")
-		.bind(1, jobId).bind(2, nextAttemptAt).bind(3, error).run();
-}
-
-std::int64_t JobLog::outboxSize()
-{
-	std::lock_guard lock(mutex_);
-	Statement s = db_.prepare("SELECT count(*) FROM outbox");
-	s.step();
-	return s.integer(0);
+	write([&] {
+		db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE job_id = ?1")
+			.bind(1, jobId).bind(2, nextAttemptAt).bind(3, error).run();
+	});
 }
 
 } // namespace hac

@@ -1,9 +1,12 @@
 // The agent's durable state in SQLite: last known devices and rate card, settings, jobs, outbox.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include <hac/billing.hpp>
@@ -44,8 +47,14 @@ struct DeviceChange {
 class JobLog {
 public:
 	// Opens or creates the database and migrates it to the current schema; throws hac::Error
-	// for a database newer than this binary, which it leaves untouched.
+	// for a database newer than this binary, which it leaves untouched, and for a folder or file
+	// the agent may not write (read-only), named as such.
 	explicit JobLog(const std::string &path);
+
+	// Why the log cannot take writes now, or nothing when it can: the file was removed or
+	// replaced under the agent (for good: every later write is refused), a write has waited
+	// on the disk for more than a second, or the last write failed. Never waits on a writer.
+	std::optional<std::string> problem() const;
 
 	static int schemaVersion();
 	// The schema steps, migrations/v1.sql onwards: step i takes version i to i + 1.
@@ -78,13 +87,25 @@ public:
 	std::optional<TimeMs> nextOutboxAttempt();
 	void ackOutbox(const std::string &jobId);
 	void retryOutbox(const std::string &jobId, TimeMs nextAttemptAt, const std::string &error);
-	std::int64_t outboxSize();
+	// Kept in memory, so a reader never waits on a writer for it.
+	std::int64_t outboxSize() const { return outboxSize_; }
 
 private:
 	std::vector<JobRow> selectJobs(const std::string &where, const std::string &id);
+	// Runs one write (caller holds mutex_), refused when the file is no longer the one opened;
+	// checked again after the commit, before the caller acknowledges anything.
+	void write(const std::function<void()> &work);
+	void requireSameFile();
 
 	std::mutex mutex_; // one connection, shared by the HTTP threads and the allocator link
 	Database db_;
+	dev_t device_ = 0;                      // the opened file's identity, to tell a replaced one
+	ino_t inode_ = 0;
+	std::atomic<std::int64_t> outboxSize_{0};
+	std::atomic<TimeMs> writingSince_{0};   // 0: no write under way
+	mutable std::mutex problemMutex_;       // guards the two below
+	std::string gone_;                      // set once the file was removed or replaced
+	std::string lastWriteError_;            // the last write's failure, cleared by a success
 };
 
 } // namespace hac

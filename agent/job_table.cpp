@@ -352,7 +352,11 @@ std::optional<Job> JobTable::find(const std::string &id)
 
 std::vector<Job> JobTable::running()
 {
-	std::lock_guard lock(mutex_);
+	std::unique_lock lock(mutex_, std::defer_lock);
+	if (!lock.try_lock_for(std::chrono::milliseconds(500))) {
+		std::lock_guard seen(lastSeenMutex_);
+		return lastSeen_;
+	}
 	std::vector<Job> out;
 	for (const auto &[device, entry] : byDevice_)
 		out.push_back(entry.row.job);
@@ -361,6 +365,8 @@ std::vector<Job> JobTable::running()
 		out.push_back(w);
 		out.back().queuePosition = ++place[w.device];
 	}
+	std::lock_guard seen(lastSeenMutex_);
+	lastSeen_ = out;
 	return out;
 }
 

@@ -59,7 +59,9 @@ public:
 	std::optional<Job> find(const std::string &id);
 
 	// The jobs holding a device, then those waiting for one (state "waiting", no id yet, their
-	// place in each device's line in queuePosition).
+	// place in each device's line in queuePosition). A start or an end holds the table while its
+	// write to the job log commits; when that waits on a stalled disk, this answers with the jobs
+	// as last seen.
 	std::vector<Job> running();
 	bool busy(int device);
 
@@ -100,14 +102,16 @@ private:
 	std::function<void()> wakeOutbox_;
 	int epollFd_;
 
-	std::mutex mutex_;
-	std::condition_variable freed_;      // a device became free
+	std::timed_mutex mutex_;             // timed: running() waits on it only so long
+	std::condition_variable_any freed_;  // a device became free
 	std::map<int, Entry> byDevice_;      // device index -> its job (starting or running)
 	std::list<Job> waiting_;             // callers waiting for a busy device, first come first
 	// (pid, start ticks) -> when it began to wait, for a caller that will ask again
 	std::map<std::pair<pid_t, std::uint64_t>, TimeMs> waitedSince_;
 	bool stopping_ = false;
 	TimeMs nextHeartbeat_ = 0;
+	std::mutex lastSeenMutex_;
+	std::vector<Job> lastSeen_;          // what running() last returned
 };
 
 // The usage record the allocator is sent for an ended job (allocator/API.md, POST /v1/usage).

@@ -3,11 +3,24 @@
 #include "process.hpp"
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace hac {
+
+std::string boundedCommand(std::string command)
+{
+	if (command.size() <= kMaxJobCommandBytes)
+		return command;
+	std::size_t total = command.size();
+	std::size_t cut = kMaxJobCommandBytes;
+	while (cut > 0 && (static_cast<unsigned char>(command[cut]) & 0xC0) == 0x80)
+		--cut;
+	command.resize(cut);
+	return command + " [... " + std::to_string(total) + " bytes in all]";
+}
 
 std::optional<ProcessInfo> readProcess(pid_t pid)
 {
@@ -55,7 +68,7 @@ std::optional<ProcessInfo> readProcess(pid_t pid)
 	for (char &c : raw)
 		if (c == '\0')
 			c = ' ';
-	info.command = raw;
+	info.command = boundedCommand(std::move(raw));
 	return info;
 }
 

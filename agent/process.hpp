@@ -1,6 +1,7 @@
 // What the kernel says of a process: owner, parent, start time, command line; and its pidfd.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,8 +14,17 @@ struct ProcessInfo {
 	pid_t parent = 0;
 	uid_t uid = 0;                 // real uid
 	std::uint64_t startTicks = 0;  // start time in clock ticks after boot: tells a reused pid apart
-	std::string command;           // argv joined by spaces
+	std::string command;           // argv joined by spaces, bounded by boundedCommand()
 };
+
+// What a job keeps in the job log for good, and shows (agent/API.md): a longer name is refused,
+// a longer command kept cut, with a marker.
+constexpr std::size_t kMaxJobNameBytes = 256;
+constexpr std::size_t kMaxJobCommandBytes = 4096;
+
+// `command` itself, or its first kMaxJobCommandBytes (cut where no UTF-8 character is split)
+// followed by " [... N bytes in all]".
+std::string boundedCommand(std::string command);
 
 // Empty when the process does not exist (any more).
 std::optional<ProcessInfo> readProcess(pid_t pid);

@@ -91,11 +91,13 @@ Reconciliation reconcile(const ReconcileInput &in)
 				continue;
 			++out.compared;
 			out.differences.push_back({r.jobId, "differs", usageDifferences(job->record, r), job->record, r});
-		} else if (in.allUsers) {
+		} else {
+			// The log never had this job, or lost it (a log removed under the agent): a
+			// difference in every scope, as the agent cannot tell whose it was.
 			++out.compared;
 			out.differences.push_back({r.jobId, "missing_in_job_log", {}, std::nullopt, r});
-		} else {
-			++out.unattributed;
+			if (!in.allUsers)
+				++out.unattributed;
 		}
 	}
 

@@ -42,7 +42,9 @@ struct ReconcileInput {
 	bool allUsers = false;
 };
 
-// Every ended job of the period on either side that is missing on the other or differs from it.
+// Every ended job of the period on either side that is missing on the other or differs from it;
+// an allocator record no job of the log explains is missing_in_job_log whoever asks, and, asked
+// for one user, also counted in `unattributed` (the log cannot say whose it was).
 // A job that ended in the log but whose record is still queued is not_yet_delivered; running jobs
 // have no record yet and are not compared. Differences come in start order.
 Reconciliation reconcile(const ReconcileInput &in);

@@ -2,6 +2,7 @@
 // (a job waiting for its device) without stalling other callers; limits bound what a client costs.
 #include "http_server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -65,24 +66,42 @@ std::optional<Peer> peerOf(MHD_Connection *connection)
 	return peerOfFd(fd);
 }
 
-// Counts each Unix-socket connection against its uid as it opens. One over the uid's share is
-// shut down at once: libmicrohttpd's thread then reads end of file and closes it, before the
-// client has sent a byte, so a user flooding the socket takes at most its share of the slots.
+// A connection as the server tracks it: its descriptor and, on a Unix socket, the caller's uid
+// when it is counted against a share.
+struct Slot {
+	int fd = -1;
+	uid_t uid = 0;
+	HttpServer::Room room = HttpServer::Room::Refused;
+};
+
+// Counts each Unix-socket connection against its uid as it opens. One over a share is shut
+// down at once: libmicrohttpd's thread then reads end of file and closes it, before the client
+// has sent a byte, so users flooding the socket take at most their share of the slots.
 void onConnection(void *cls, MHD_Connection *connection, void **context, MHD_ConnectionNotificationCode code)
 {
 	auto *server = static_cast<HttpServer *>(cls);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		int fd = fdOf(connection);
-		std::optional<Peer> peer = fd < 0 ? std::nullopt : peerOfFd(fd);
+		auto *slot = new Slot{fdOf(connection)};
+		*context = slot;
+		if (slot->fd < 0)
+			return;
+		server->startDeadline(slot->fd);
+		std::optional<Peer> peer = peerOfFd(slot->fd);
 		if (!peer)
 			return;
-		*context = new uid_t(peer->uid);
-		if (!server->admitUser(peer->uid))
-			shutdown(fd, SHUT_RDWR);
+		slot->uid = peer->uid;
+		slot->room = server->admitUser(*peer);
+		if (slot->room == HttpServer::Room::Refused)
+			shutdown(slot->fd, SHUT_RDWR);
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *context) {
-		auto *uid = static_cast<uid_t *>(*context);
-		server->releaseUser(*uid);
-		delete uid;
+		auto *slot = static_cast<Slot *>(*context);
+		// Before libmicrohttpd closes the descriptor, so the deadline thread never shuts down
+		// a number reused by another connection.
+		if (slot->fd >= 0)
+			server->clearDeadline(slot->fd);
+		if (slot->room != HttpServer::Room::Refused)
+			server->releaseUser(slot->uid, slot->room);
+		delete slot;
 		*context = nullptr;
 	}
 }
@@ -146,11 +165,14 @@ MHD_Result onRequest(void *cls, MHD_Connection *connection, const char *url, con
 		// Refuse a declared oversized body before reading any of it: answered now, as a client
 		// declaring 64 MiB may never send them (the connection is closed after the answer).
 		std::string length = req.header("content-length");
-		if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > server->limits().maxBodyBytes) {
+		std::uint64_t declared = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
+		if (declared > server->limits().maxBodyBytes) {
 			call->tooLarge = true;
 			return send(connection, Response::error(413, "body_too_large",
 				fmt::format("the request body is larger than {} bytes", server->limits().maxBodyBytes)));
 		}
+		// Once, at its size: appending chunk by chunk would double the buffer up to twice that.
+		req.body.reserve(static_cast<std::size_t>(declared));
 		return MHD_YES;
 	}
 	if (*uploadDataSize > 0) {
@@ -168,13 +190,20 @@ MHD_Result onRequest(void *cls, MHD_Connection *connection, const char *url, con
 	if (call->tooLarge)
 		return send(connection, Response::error(413, "body_too_large",
 			fmt::format("the request body is larger than {} bytes", server->limits().maxBodyBytes)));
+	// The request is all in: the handler may take its time (a job waiting for its device).
+	if (int fd = fdOf(connection); fd >= 0)
+		server->clearDeadline(fd);
 	return send(connection, server->handle(call->request));
 }
 
-void onCompleted(void *, MHD_Connection *, void **state, MHD_RequestTerminationCode)
+void onCompleted(void *cls, MHD_Connection *connection, void **state, MHD_RequestTerminationCode code)
 {
 	delete static_cast<Call *>(*state);
 	*state = nullptr;
+	// Answered: the next request on this connection has its own deadline. Any other ending
+	// closes the connection.
+	if (int fd = fdOf(connection); fd >= 0 && code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		static_cast<HttpServer *>(cls)->startDeadline(fd);
 }
 
 } // namespace
@@ -211,9 +240,10 @@ Response Response::file(int status, std::string path, std::uint64_t offset, std:
 	return r;
 }
 
-HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)
-	: handler_(std::move(handler)), limits_(limits)
+HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits, std::function<bool(const Peer &)> privileged)
+	: handler_(std::move(handler)), limits_(limits), privileged_(std::move(privileged))
 {
+	deadlineThread_ = std::thread([this] { enforceDeadlines(); });
 	daemon_ = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
 		0, nullptr, nullptr, &onRequest, this,
@@ -226,6 +256,12 @@ HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)
 		MHD_OPTION_END);
 	if (!daemon_) {
 		close(listenFd);
+		{
+			std::lock_guard lock(deadlinesMutex_);
+			stopping_ = true;
+		}
+		deadlineSet_.notify_all();
+		deadlineThread_.join();
 		throw Error(ExitCode::Failure, "cannot start the HTTP server (libmicrohttpd refused the listening socket)");
 	}
 }
@@ -233,20 +269,89 @@ HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits)
 HttpServer::~HttpServer()
 {
 	MHD_stop_daemon(daemon_);
+	{
+		std::lock_guard lock(deadlinesMutex_);
+		stopping_ = true;
+	}
+	deadlineSet_.notify_all();
+	deadlineThread_.join();
 }
 
-bool HttpServer::admitUser(uid_t uid)
+HttpServer::Room HttpServer::admitUser(const Peer &peer)
 {
+	unsigned reserved = std::min(limits_.reservedConnections, limits_.connectionLimit);
+	{
+		std::lock_guard lock(usersMutex_);
+		auto mine = connectionsByUid_.find(peer.uid);
+		unsigned held = mine == connectionsByUid_.end() ? 0 : mine->second;
+		if (held < limits_.perUserConnectionLimit && shared_ < limits_.connectionLimit - reserved) {
+			++connectionsByUid_[peer.uid];
+			++shared_;
+			return Room::Shared;
+		}
+		if (reserved_ >= reserved)
+			return Room::Refused;
+	}
+	// Asked only here, beyond a share, as it reads /proc and the group database.
+	if (peer.uid != 0 && !(privileged_ && privileged_(peer)))
+		return Room::Refused;
 	std::lock_guard lock(usersMutex_);
-	return ++connectionsByUid_[uid] <= limits_.perUserConnectionLimit;
+	if (reserved_ >= reserved)
+		return Room::Refused;
+	++reserved_;
+	return Room::Reserved;
 }
 
-void HttpServer::releaseUser(uid_t uid)
+void HttpServer::releaseUser(uid_t uid, Room room)
 {
 	std::lock_guard lock(usersMutex_);
+	if (room == Room::Reserved) {
+		--reserved_;
+		return;
+	}
+	--shared_;
 	auto it = connectionsByUid_.find(uid);
 	if (it != connectionsByUid_.end() && --it->second == 0)
 		connectionsByUid_.erase(it);
+}
+
+void HttpServer::startDeadline(int fd)
+{
+	{
+		std::lock_guard lock(deadlinesMutex_);
+		deadlines_[fd] = std::chrono::steady_clock::now() + std::chrono::seconds(limits_.requestDeadlineSeconds);
+	}
+	deadlineSet_.notify_all();
+}
+
+void HttpServer::clearDeadline(int fd)
+{
+	std::lock_guard lock(deadlinesMutex_);
+	deadlines_.erase(fd);
+}
+
+// Sleeps until the earliest deadline (not at all while there is none). A connection past it is
+// shut down, not closed: libmicrohttpd's thread then reads end of file and closes it as usual.
+void HttpServer::enforceDeadlines()
+{
+	std::unique_lock lock(deadlinesMutex_);
+	while (!stopping_) {
+		auto now = std::chrono::steady_clock::now();
+		auto earliest = std::chrono::steady_clock::time_point::max();
+		for (auto it = deadlines_.begin(); it != deadlines_.end();) {
+			if (it->second <= now) {
+				shutdown(it->first, SHUT_RDWR);
+				it = deadlines_.erase(it);
+			} else {
+				earliest = std::min(earliest, it->second);
+				++it;
+			}
+		}
+		if (earliest == std::chrono::steady_clock::time_point::max())
+			deadlineSet_.wait(lock);
+		else
+			deadlineSet_.wait_until(lock, earliest);
+	}
 }
 
 Response HttpServer::handle(const Request &request) const

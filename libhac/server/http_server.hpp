@@ -1,6 +1,8 @@
 // A small HTTP/1.1 server over libmicrohttpd, for hac-agent (Unix socket) and hac-allocator (TCP).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -9,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 
 #include <hac/json.hpp>
 
@@ -59,14 +62,23 @@ struct ServerLimits {
 	// On a Unix socket, what one uid may hold of connectionLimit: one user's slowloris (a byte a
 	// second keeps a connection from ever being idle) cannot lock the others out.
 	unsigned perUserConnectionLimit = 192;
+	// Of connectionLimit, what all uids together may hold beyond this is kept for root and the
+	// callers `privileged` names: however many users gang up, an administrator gets in.
+	unsigned reservedConnections = 32;
 	unsigned idleTimeoutSeconds = 10;      // idle or slow (slowloris) connections are closed
+	// A request's headers and body must all arrive within this, counted from the connection's
+	// start or its previous answer: a byte every few seconds resets the idle timeout, not this.
+	unsigned requestDeadlineSeconds = 30;
 	std::size_t threadStackBytes = 256 << 10;
 };
 
 class HttpServer {
 public:
 	// Serves on `listenFd`, a bound and listening socket (Unix or TCP) that the server then owns.
-	HttpServer(int listenFd, Handler handler, ServerLimits limits = {});
+	// `privileged` says whether a Unix-socket caller may use the reserved connections (root
+	// always may); it is asked only for a connection beyond the others' share.
+	HttpServer(int listenFd, Handler handler, ServerLimits limits = {},
+		   std::function<bool(const Peer &)> privileged = {});
 	~HttpServer();
 	HttpServer(const HttpServer &) = delete;
 	HttpServer &operator=(const HttpServer &) = delete;
@@ -74,16 +86,32 @@ public:
 	// Called by libmicrohttpd's threads; public only for its C callbacks.
 	Response handle(const Request &request) const;
 	const ServerLimits &limits() const { return limits_; }
-	// Counts a connection of `uid`; false when that passes perUserConnectionLimit (it is counted
-	// anyway, and released with the others when it closes).
-	bool admitUser(uid_t uid);
-	void releaseUser(uid_t uid);
+	// Where a Unix-socket connection of `peer` is counted: in the room all uids share (each up
+	// to perUserConnectionLimit), else in the reserved room for root and the privileged, else
+	// nowhere (refused). Each admitted one is released when it closes.
+	enum class Room { Refused, Shared, Reserved };
+	Room admitUser(const Peer &peer);
+	void releaseUser(uid_t uid, Room room);
+	// The request deadline of connection `fd`: started (again) when it opens or was answered,
+	// cleared while its handler runs, dropped when it closes.
+	void startDeadline(int fd);
+	void clearDeadline(int fd);
 
 private:
+	void enforceDeadlines();
+
 	Handler handler_;
 	ServerLimits limits_;
+	std::function<bool(const Peer &)> privileged_;
 	std::mutex usersMutex_;
 	std::map<uid_t, unsigned> connectionsByUid_;
+	unsigned shared_ = 0;                  // connections in the shared room
+	unsigned reserved_ = 0;                // connections in the reserved room
+	std::mutex deadlinesMutex_;
+	std::condition_variable deadlineSet_;
+	std::map<int, std::chrono::steady_clock::time_point> deadlines_;
+	bool stopping_ = false;
+	std::thread deadlineThread_;           // shuts down connections past their deadline
 	MHD_Daemon *daemon_ = nullptr;
 };
 

@@ -106,14 +106,24 @@ stop_all() {
 # Runs "$@" as the user nobody, with no groups, able to reach the agent's socket; a plain user's
 # view for permission tests. Skips the test where that cannot be arranged.
 as_nobody() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
-	command -v setpriv >/dev/null || skip "setpriv is missing"
 	local nobody
 	nobody=$(id -u nobody 2>/dev/null) || skip "no user 'nobody'"
+	as_uid "$nobody" "" "$@"
+}
+
+# Runs "$@" as uid $1 (which need not have a name) with group $1 and the supplementary groups
+# $2 (comma-separated gids, or none), able to reach the agent's socket. Skips where it cannot.
+as_uid() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+	command -v setpriv >/dev/null || skip "setpriv is missing"
+	local uid=$1 groups=$2
+	shift 2
 	chmod 0666 "$HAC_SOCKET"
 	local d=$BATS_TEST_TMPDIR
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	setpriv --reuid "$nobody" --regid "$nobody" --clear-groups env PATH="$(other_users_bin):$PATH" "$@"
+	local supplementary=(--clear-groups)
+	[[ -z $groups ]] || supplementary=(--groups "$groups")
+	setpriv --reuid "$uid" --regid "$uid" "${supplementary[@]}" env PATH="$(other_users_bin):$PATH" "$@"
 }
 
 # Prints a folder in the test's temporary directory holding hac's tools, for commands run as

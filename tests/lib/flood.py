@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Hostile clients of the agent's Unix socket, for tests/integration/bad_input.bats.
 
-  flood.py slowloris SOCKET N SECONDS [PROGRESS]
-                                        N connections, each sent one header byte a second; after
-                                        each second, "ROUND ALIVE" appended to PROGRESS
+  flood.py slowloris SOCKET N SECONDS [PROGRESS [EVERY]]
+                                        N connections, each sent one header byte every EVERY
+                                        seconds (default 1) for SECONDS; after each round,
+                                        "ROUND ALIVE" appended to PROGRESS ("" for none)
   flood.py hold SOCKET N SECONDS        N idle connections, held for SECONDS
   flood.py burst SOCKET N PATH          N concurrent GET PATH requests
 
@@ -52,16 +53,16 @@ def alive(s):
         s.setblocking(True)
 
 
-def slowloris(path, n, seconds, progress=None):
+def slowloris(path, n, seconds, progress=None, every=1):
     socks, failed = open_many(path, n, persist=3.0)
     request = b"GET /v1/status HTTP/1.1\r\nHost: hac\r\nX-Slow: " + b"a" * 10000
-    for i in range(seconds):
+    for i in range(max(1, seconds // every)):
         for s in socks:
             try:
                 s.send(request[i:i + 1])
             except OSError:
                 pass
-        time.sleep(1)
+        time.sleep(every)
         # How many the server still holds, so a test can wait for the state it checks.
         if progress:
             with open(progress, "a") as f:
@@ -119,7 +120,8 @@ def burst(path, n, target):
 def main():
     mode, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "slowloris":
-        slowloris(path, n, int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
+        slowloris(path, n, int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None,
+                  int(sys.argv[6]) if len(sys.argv) > 6 else 1)
     elif mode == "hold":
         hold(path, n, int(sys.argv[4]))
     elif mode == "burst":

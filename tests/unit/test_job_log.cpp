@@ -113,3 +113,31 @@ TEST_CASE("a job log at schema version 1 migrates to the current version and kee
 	Database db(dir.file("jobs.db"), false);
 	CHECK(db.userVersion() == JobLog::schemaVersion());
 }
+
+TEST_CASE("a job log removed or replaced under it refuses every later write, and says why")
+{
+	TempDir dir;
+	for (bool replace : {false, true}) {
+		std::string path = dir.file(replace ? "replaced.db" : "removed.db");
+		JobLog log(path);
+		log.setSetting("current_device", "0");
+		CHECK_FALSE(log.problem());
+		if (replace) {
+			{ JobLog other(dir.file("other.db")); }
+			std::filesystem::rename(dir.file("other.db"), path);
+		} else {
+			std::filesystem::remove(path);
+		}
+		std::string said = replace ? "was replaced by another file while hac-agent runs" : "was removed while hac-agent runs";
+		try {
+			log.setSetting("current_device", "1");
+			FAIL("no exception");
+		} catch (const Error &e) {
+			CHECK(std::string(e.what()).find(said) != std::string::npos);
+		}
+		REQUIRE(log.problem());
+		CHECK(log.problem()->find(said) != std::string::npos);
+		// For good, even with a file back at the path.
+		CHECK_THROWS_AS(log.heartbeat(1), Error);
+	}
+}

@@ -75,15 +75,40 @@ int resetDevice(AgentClient &client, const Options &options)
 	return 0;
 }
 
+// One GET /v1/status: the status, and the agent's word on its job log ({"writable","problem"}).
+struct Round {
+	Status status;
+	Json jobLog;
+};
+
+Round fetchRound(AgentClient &client)
+{
+	Json j = client.get("/v1/status");
+	try {
+		return Round{j.get<Status>(), j.value("job_log", Json())};
+	} catch (const Json::exception &e) {
+		throw Error(ExitCode::Failure, std::string("hac-agent sent a status this tool cannot read: ") + e.what());
+	}
+}
+
 // One round's output; `first` says whether the --query header is still due.
-std::string renderRound(const Options &options, const std::optional<Query> &query, const Status &status,
+std::string renderRound(const Options &options, const std::optional<Query> &query, const Round &round,
 			TimeMs now, bool first)
 {
+	const Status &status = round.status;
 	if (query)
 		return renderDeviceQuery(*query, status, now, first && query->wantsHeader());
-	if (options.json)
-		return renderJson(statusDocument(status, now), options.loopSeconds ? JsonStyle::Line : JsonStyle::Pretty);
-	return renderDeviceView(status, now);
+	if (options.json) {
+		Json doc = statusDocument(status, now);
+		if (!round.jobLog.is_null())
+			doc["job_log"] = round.jobLog;
+		return renderJson(doc, options.loopSeconds ? JsonStyle::Line : JsonStyle::Pretty);
+	}
+	std::string out = renderDeviceView(status, now);
+	// Jobs can neither start nor end while the log takes no writes: worth a line of its own.
+	if (round.jobLog.is_object() && round.jobLog.value("writable", true) == false)
+		out += fmt::format("\njob log not writable: {}\n", sanitizeCell(round.jobLog.value("problem", std::string())));
+	return out;
 }
 
 } // namespace
@@ -114,10 +139,10 @@ int run(const Options &options)
 	}
 
 	const auto fetch = [&] {
-		Status status = client.status();
+		Round round = fetchRound(client);
 		if (options.index)
-			keepDevice(status, *options.index);
-		return status;
+			keepDevice(round.status, *options.index);
+		return round;
 	};
 
 	if (!options.loopSeconds) {
@@ -134,8 +159,8 @@ int run(const Options &options)
 	int code = 0;
 	do {
 		try {
-			Status status = fetch();
-			std::string text = renderRound(options, query, status, nowMs(), first);
+			Round round = fetch();
+			std::string text = renderRound(options, query, round, nowMs(), first);
 			if (!first && !options.json && !query)
 				text.insert(0, "\n");
 			write(text);

@@ -124,8 +124,8 @@ std::string renderNotes(const UsageReport &report)
 		out += fmt::format("Note: {} still {}: counted up to now ({}).\n", plural(running, "job", "jobs"),
 				   running == 1 ? "runs" : "run", tools::formatLocalTime(report.asOf, "%H:%M:%S"));
 	if (report.reconcile && report.reconcile->unattributed > 0)
-		out += fmt::format("Note: {} of the allocator {} to no job in this job log; --all-users (root or "
-				   "the admin group) lists {}.\n",
+		out += fmt::format("Note: {} of the allocator {} to no job in this job log, whoever ran {} (was the "
+				   "job log removed or replaced?).\n",
 				   plural(report.reconcile->unattributed, "record", "records"),
 				   report.reconcile->unattributed == 1 ? "belongs" : "belong",
 				   report.reconcile->unattributed == 1 ? "it" : "them");

@@ -1,6 +1,7 @@
-// libcurl easy handle behind HttpClient: kept alive between requests to reuse the connection, and
-// driven through a multi handle because only that wait can be woken from another thread
-// (curl_multi_wakeup), which is what lets cancel() end a request at once.
+// libcurl easy handles behind HttpClient, one per request in flight, so that a request stalled on
+// a dead allocator holds up no other: kept alive between requests to reuse their connections, and
+// each driven through a multi handle because only that wait can be woken from another thread
+// (curl_multi_wakeup), which is what lets cancel() end every request at once.
 #include "http_client.hpp"
 
 #include <algorithm>

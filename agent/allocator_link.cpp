@@ -93,10 +93,10 @@ Registration AllocatorLink::registerAgent(const std::string &agentVersion)
 	}
 }
 
-Allocation AllocatorLink::allocate(const std::string &jobId, const std::string &deviceId)
+Allocation AllocatorLink::allocate(const std::string &jobId, const std::string &deviceId, long withinMs)
 {
 	Json body{{"job_id", jobId}, {"device_id", deviceId}};
-	HttpResult r = client_.request("POST", "/v1/allocations", body.dump(), {{"Idempotency-Key", jobId}});
+	HttpResult r = client_.request("POST", "/v1/allocations", body.dump(), {{"Idempotency-Key", jobId}}, withinMs);
 	if (r.status != 200 && r.status != 201)
 		refuse(r, url(), "the allocation");
 	Json j = Json::parse(r.body, nullptr, false);

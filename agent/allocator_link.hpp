@@ -39,8 +39,9 @@ public:
 
 	// POST /v1/allocations keyed by the job's UUID. Throws ApiError with the allocator's status
 	// and code (503 farm_full with details.retry_after_seconds, 409 device_busy, ...), or
-	// hac::Error(AllocatorUnreachable).
-	Allocation allocate(const std::string &jobId, const std::string &deviceId);
+	// hac::Error(AllocatorUnreachable), also when no answer came within `withinMs` (the start's
+	// caller's deadline), if that is shorter than the configured bounds.
+	Allocation allocate(const std::string &jobId, const std::string &deviceId, long withinMs = 0);
 
 	// POST /v1/usage keyed by the job's UUID; returns when the allocator has stored it (201, or
 	// 200 for a replay). Throws as allocate() does.

@@ -40,6 +40,9 @@ struct Route {
 	Handler handler;
 };
 
+// The longest a caller may ask a job start to take: the longest device wait and then some.
+constexpr int kMaxStartDeadlineMs = 180000;
+
 Json document(Json fields)
 {
 	fields["schema_version"] = kSchemaVersion;
@@ -104,6 +107,11 @@ const std::vector<Route> &routes()
 			r.command = boundedCommand(field<std::string>(body, "command", "a string", std::string()));
 			r.wait = field<bool>(body, "wait", "true or false", false);
 			r.waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 30000), 0, 60000);
+			// Without a deadline from the caller, the agent's own bound: the device wait, then the
+			// allocator's request timeout, then the time to write the job log.
+			int ownBound = (r.wait ? r.waitMs : 0) + static_cast<int>(c.agent.config().allocator.requestTimeoutMs) + 1000;
+			r.deadlineMs = std::clamp(field<int>(body, "deadline_ms", "milliseconds", ownBound), 0, kMaxStartDeadlineMs);
+			r.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.deadlineMs);
 			c.agent.admitJob();
 			int index = c.agent.device(device).index;
 			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, index, [&c](int i) {
@@ -140,7 +148,8 @@ const std::vector<Route> &routes()
 		{"POST", "/v1/jobs/{}/finish", [](const Call &c) {
 			Json body = c.body();
 			int status = field<int>(body, "exit_status", "an exit status (0-255, or 128+signal)", 0);
-			Job job = c.agent.jobs().finish(c.peer, c.agent.privileged(c.peer), c.params[0], status);
+			bool execFailed = field<bool>(body, "exec_failed", "true or false", false);
+			Job job = c.agent.jobs().finish(c.peer, c.agent.privileged(c.peer), c.params[0], status, execFailed);
 			return Response::json(200, document({{"job", job}}));
 		}},
 		{"GET", "/v1/skus", [](const Call &c) { return Response::json(200, document(c.agent.skuCatalog())); }},

@@ -21,6 +21,7 @@ const std::vector<std::string_view> kMigrations = {
 #include "migrations_v1.inc"
 #include "migrations_v2.inc"
 #include "migrations_v3.inc"
+#include "migrations_v4.inc"
 };
 
 std::string checkedPath(const std::string &path)

@@ -22,6 +22,17 @@
 
 namespace hac {
 
+namespace {
+
+// What a start keeps of its caller's deadline for writing the job log and answering, and the least
+// time worth giving the allocator.
+constexpr long kStartReserveMs = 500;
+constexpr long kMinAllocatorMs = 100;
+// A launcher says at once that a command could not be executed; later, it is not believed.
+constexpr TimeMs kExecReportMs = 10000;
+
+} // namespace
+
 std::string usageBody(const JobRow &row)
 {
 	const Job &j = row.job;
@@ -71,7 +82,7 @@ void JobTable::reconcile()
 {
 	std::lock_guard lock(mutex_);
 	for (JobRow &row : log_.openJobs()) {
-		Entry entry{row, -1, false, std::nullopt};
+		Entry entry{row, -1, false, std::nullopt, {}};
 		auto it = byDevice_.emplace(row.job.device, entry).first;
 		if (row.job.state == "starting") {
 			// The agent stopped while asking the allocator: whether GPUs were lent is unknown,
@@ -117,7 +128,8 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 	fill(row, quote(device));
 	{
 		std::unique_lock lock(mutex_);
-		auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0);
+		auto deadline = std::min(std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0),
+					 request.deadline);
 		auto taken = [&] { return byDevice_.count(device) || claims_.count(device); };
 		// While it waits the job is shown in hac-smi (who, since when, its place in line), and
 		// the device goes to the waiters in the order they came.
@@ -204,7 +216,7 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		job.state = "starting";
 		job.startedAt = nowMs();
 		row.pidStart = process->startTicks;
-		byDevice_.emplace(device, Entry{row, -1, true, std::nullopt});
+		byDevice_.emplace(device, Entry{row, -1, true, std::nullopt, processExe(process->pid)});
 	}
 
 	auto release = [&] {
@@ -224,25 +236,58 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		release();
 		throw;
 	}
+	// The answer must reach the caller before its deadline: the allocator gets what is left of it,
+	// less a reserve for writing the job log and answering.
+	using namespace std::chrono;
+	auto leftMs = [&] { return duration_cast<milliseconds>(request.deadline - steady_clock::now()).count(); };
+	auto late = [&](const std::string &why) {
+		return ApiError(504, "start_timeout",
+				fmt::format("the job could not be started within the caller's deadline of {} ms ({}); the command was "
+					    "not run and is not billed; if this repeats, check 'systemctl status hac-agent'",
+					    request.deadlineMs, why));
+	};
+	if (leftMs() < kStartReserveMs + kMinAllocatorMs) {
+		log_.deleteStarting(row.job.id);
+		release();
+		throw late("the job log was slow to write");
+	}
 	try {
-		Allocation a = link_.allocate(row.job.id, row.deviceId);
+		Allocation a = link_.allocate(row.job.id, row.deviceId, leftMs() - kStartReserveMs);
 		if (a.gpus > 0)
 			row.job.gpus = a.gpus;
 	} catch (const ApiError &e) {
-		// The allocator said no: nothing was lent, so the job never was.
-		log_.deleteStarting(row.job.id);
-		release();
-		throw;
+		// A refusal of the allocator's own (4xx, or farm_full): nothing was lent, so the job never
+		// was. Any other 5xx may come from a gateway that passed the request on, so it is
+		// treated as no answer.
+		if (e.status < 500 || e.code == "farm_full") {
+			log_.deleteStarting(row.job.id);
+			release();
+			throw;
+		}
+		std::lock_guard lock(mutex_);
+		endLocked(byDevice_.find(device), "allocator_failure", std::nullopt, std::nullopt, false);
+		throw ApiError(503, "allocator_unreachable",
+			       fmt::format("{}; the job was not started and is not billed: check the allocator (hac-smi shows "
+					   "whether the agent reaches it)", e.what()));
 	} catch (const Error &e) {
 		// No answer: the allocation may or may not exist. Ending the job non-billable queues a
 		// usage record, whose delivery releases it.
 		std::lock_guard lock(mutex_);
 		endLocked(byDevice_.find(device), "allocator_failure", std::nullopt, std::nullopt, false);
-		throw ApiError(503, "allocator_unreachable", std::string(e.what()) + "; the job was not started");
+		throw ApiError(503, "allocator_unreachable",
+			       fmt::format("the allocator at {} did not answer the allocation ({}); the job was not started and "
+					   "is not billed: check the allocator (hac-smi shows whether the agent reaches it)",
+					   link_.url(), e.what()));
 	}
 
 	std::lock_guard lock(mutex_);
 	auto it = byDevice_.find(device);
+	// Past the deadline the caller has given up: its command never ran, so the job is undone, not
+	// billed, and the record that says so releases the allocation.
+	if (leftMs() < 0) {
+		endLocked(it, "not_started", std::nullopt, std::nullopt, false);
+		throw late("the start took too long");
+	}
 	row.job.startedAt = nowMs();
 	row.job.state = "running";
 	it->second.row = row;
@@ -253,9 +298,16 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 	if (pidfd < 0 || !again || again->startTicks != row.pidStart) {
 		if (pidfd >= 0)
 			close(pidfd);
-		return endLocked(it, "process_died", std::nullopt, std::nullopt, false);
+		// Its process ended before the start was answered: nothing ran as this job.
+		return endLocked(it, "not_started", std::nullopt, std::nullopt, false);
 	}
 	it->second.pidfd = pidfd;
+	if (leftMs() < 0) {
+		close(pidfd);
+		it->second.pidfd = -1;
+		endLocked(it, "not_started", std::nullopt, std::nullopt, false);
+		throw late("the job log was slow to write");
+	}
 	watchLocked(it->second);
 	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}", row.job.id, device, row.job.sku,
 		     row.job.gpus, row.job.pid, row.job.user);
@@ -272,7 +324,7 @@ Job JobTable::endLocked(std::map<int, Entry>::iterator it, const std::string &re
 	job.endedAt = std::max(endedAt.value_or(nowMs()), job.startedAt);
 	job.exitStatus = exitStatus;
 	job.endReason = reason;
-	job.billable = reason != "allocator_failure";
+	job.billable = billableEnd(reason);
 	job.reconstructed = reconstructed;
 	Charge charge = chargeFor(job.gpus, job.startedAt, *job.endedAt, row.priceMicroPerGpuMinute, job.billable);
 	log_.endJob(job, charge, usageBody(row));
@@ -301,7 +353,24 @@ void JobTable::checkOwner(const Peer &peer, bool privileged, const Job &job, con
 					   job.id, userName(job.uid), adminGroup_(), verb));
 }
 
-Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus)
+// Why a launcher's word that the job's command could not be executed is not believed, or empty.
+std::string JobTable::execClaimRefusal(const Entry &entry, const Peer &peer) const
+{
+	const Job &job = entry.row.job;
+	if (peer.pid == job.pid)
+		return "it came from the job's own process, which therefore runs";
+	if (nowMs() - job.startedAt > kExecReportMs)
+		return fmt::format("it came {} ms after the start, later than {} ms", nowMs() - job.startedAt, kExecReportMs);
+	auto process = readProcess(job.pid);
+	if (!process || process->startTicks != entry.row.pidStart)
+		return "the job's process has already ended";
+	std::string exe = processExe(job.pid);
+	if (entry.exe.empty() || exe != entry.exe)
+		return "the job's process ran another program since it was registered";
+	return {};
+}
+
+Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus, bool execFailed)
 {
 	std::lock_guard lock(mutex_);
 	auto it = findLocked(id);
@@ -314,6 +383,13 @@ Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, i
 		throw ApiError(404, "job_not_found", fmt::format("no running job {}", id));
 	}
 	checkOwner(peer, privileged, it->second.row.job, "finish");
+	if (execFailed) {
+		if (std::string refusal = execClaimRefusal(it->second, peer); refusal.empty())
+			return endLocked(it, "exec_failed", exitStatus, std::nullopt, false);
+		else
+			spdlog::warn("job {}: its launcher says the command could not be executed, but {}: ended as finished, "
+				     "billable", id, refusal);
+	}
 	return endLocked(it, "finished", exitStatus, it->second.exitedAt, false);
 }
 

@@ -2,6 +2,7 @@
 // device, watching each job's process with a pidfd, and ending them durably.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <list>
@@ -25,6 +26,10 @@ struct StartRequest {
 	std::string command;  // what to show; empty: the process's own command line
 	bool wait = false;    // wait for a busy device, up to waitMs, instead of failing at once
 	int waitMs = 0;
+	// When the caller stops waiting for the answer: a start not answered by then is undone and
+	// never billed (agent/API.md, POST /v1/jobs, "deadline_ms").
+	std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+	int deadlineMs = 0;   // the same, as the caller gave it, for messages
 };
 
 // A device as a job starts on it: its size now, and that size's price per GPU-minute.
@@ -53,7 +58,11 @@ public:
 	// device, so a job that waited through a resize starts at the new size.
 	Job start(const Peer &peer, bool privileged, const StartRequest &request, int device,
 		  const std::function<PricedDevice(int)> &quote);
-	Job finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus);
+	// `execFailed`: the launcher says the job's command could not be executed. Believed (end reason
+	// exec_failed, not billable) only from another process than the job's, while the job's process
+	// lives and has run no other program since it was registered, and within kExecReportMs of the
+	// start (a launcher reports at once); otherwise the job ends as finished.
+	Job finish(const Peer &peer, bool privileged, const std::string &id, int exitStatus, bool execFailed = false);
 	void reportMemory(const Peer &peer, bool privileged, const std::string &id, std::int64_t mib);
 	Job reset(const Peer &peer, bool privileged, int device);
 	std::optional<Job> find(const std::string &id);
@@ -87,8 +96,10 @@ private:
 		int pidfd = -1;
 		bool starting = true;
 		std::optional<TimeMs> exitedAt;  // the process is gone; its launcher may still finish it
+		std::string exe;                 // the program the process ran when registered
 	};
 
+	std::string execClaimRefusal(const Entry &entry, const Peer &peer) const;
 	Job endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
 		      std::optional<TimeMs> endedAt, bool reconstructed);
 	std::map<int, Entry>::iterator findLocked(const std::string &id);

@@ -72,6 +72,13 @@ std::optional<ProcessInfo> readProcess(pid_t pid)
 	return info;
 }
 
+std::string processExe(pid_t pid)
+{
+	char buf[4096];
+	ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof(buf));
+	return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
 int openPidfd(pid_t pid)
 {
 	return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));

@@ -29,6 +29,10 @@ std::string boundedCommand(std::string command);
 // Empty when the process does not exist (any more).
 std::optional<ProcessInfo> readProcess(pid_t pid);
 
+// The program the process runs now (/proc/PID/exe); empty when it cannot be read. An exec
+// changes it, so comparing two readings tells whether the process ran another program between.
+std::string processExe(pid_t pid);
+
 // A pidfd (pidfd_open(2)) that becomes readable when the process ends; -1 when it is gone.
 int openPidfd(pid_t pid);
 

@@ -1,6 +1,7 @@
-// libcurl easy handle behind HttpClient: kept alive between requests to reuse the connection, and
-// driven through a multi handle because only that wait can be woken from another thread
-// (curl_multi_wakeup), which is what lets cancel() end a request at once.
+// libcurl easy handles behind HttpClient, one per request in flight, so that a request stalled on
+// a dead allocator holds up no other: kept alive between requests to reuse their connections, and
+// each driven through a multi handle because only that wait can be woken from another thread
+// (curl_multi_wakeup), which is what lets cancel() end every request at once.
 #include "http_client.hpp"
 
 #include <algorithm>
@@ -64,18 +65,41 @@ HttpClient::HttpClient(std::string baseUrl, NetTimeouts timeouts)
 	std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 	while (!baseUrl_.empty() && baseUrl_.back() == '/')
 		baseUrl_.pop_back();
-	curl_ = curl_easy_init();
-	multi_ = curl_ ? curl_multi_init() : nullptr;
-	if (!curl_ || !multi_) {
-		curl_easy_cleanup(static_cast<CURL *>(curl_));
-		throw Error(ExitCode::Failure, "cannot initialise libcurl");
-	}
+	giveBack(take()); // fails here, not at the first request, when libcurl cannot start
 }
 
 HttpClient::~HttpClient()
 {
-	curl_multi_cleanup(static_cast<CURLM *>(multi_));
-	curl_easy_cleanup(static_cast<CURL *>(curl_));
+	for (Handles &h : idle_) {
+		curl_multi_cleanup(static_cast<CURLM *>(h.multi));
+		curl_easy_cleanup(static_cast<CURL *>(h.curl));
+	}
+}
+
+HttpClient::Handles HttpClient::take()
+{
+	std::lock_guard lock(mutex_);
+	Handles h{nullptr, nullptr};
+	if (!idle_.empty()) {
+		h = idle_.back();
+		idle_.pop_back();
+	} else {
+		h.curl = curl_easy_init();
+		h.multi = h.curl ? curl_multi_init() : nullptr;
+		if (!h.curl || !h.multi) {
+			curl_easy_cleanup(static_cast<CURL *>(h.curl));
+			throw Error(ExitCode::Failure, "cannot initialise libcurl");
+		}
+	}
+	busy_.push_back(h.multi);
+	return h;
+}
+
+void HttpClient::giveBack(Handles h)
+{
+	std::lock_guard lock(mutex_);
+	busy_.erase(std::find(busy_.begin(), busy_.end(), h.multi));
+	idle_.push_back(h);
 }
 
 void HttpClient::setTimeouts(NetTimeouts timeouts)
@@ -87,7 +111,9 @@ void HttpClient::setTimeouts(NetTimeouts timeouts)
 void HttpClient::cancel()
 {
 	cancelled_ = true;
-	curl_multi_wakeup(static_cast<CURLM *>(multi_));
+	std::lock_guard lock(mutex_);
+	for (void *multi : busy_)
+		curl_multi_wakeup(static_cast<CURLM *>(multi));
 }
 
 void HttpClient::setBearerToken(std::string token)
@@ -103,11 +129,8 @@ void HttpClient::setUnixSocket(std::string path)
 }
 
 HttpResult HttpClient::request(const std::string &method, const std::string &path, const std::string &body,
-			       const std::map<std::string, std::string> &headers)
+			       const std::map<std::string, std::string> &headers, long withinMs)
 {
-	std::lock_guard lock(mutex_);
-	CURL *curl = static_cast<CURL *>(curl_);
-	CURLM *multi = static_cast<CURLM *>(multi_);
 	std::string url = baseUrl_ + path;
 	if (cancelled_)
 		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
@@ -116,12 +139,27 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 		std::lock_guard timeoutsLock(timeoutsMutex_);
 		timeouts = timeouts_;
 	}
+	if (withinMs > 0) {
+		timeouts.connectMs = std::min(timeouts.connectMs, withinMs);
+		timeouts.totalMs = std::min(timeouts.totalMs, withinMs);
+	}
+	Handles handles = take();
+	struct GiveBack {
+		HttpClient &client;
+		Handles handles;
+		~GiveBack() { client.giveBack(handles); }
+	} giveBack{*this, handles};
+	CURL *curl = static_cast<CURL *>(handles.curl);
+	CURLM *multi = static_cast<CURLM *>(handles.multi);
 	curl_easy_reset(curl);
 
 	HttpResult result;
 	curl_slist *list = nullptr;
-	if (!authorization_.empty())
-		list = curl_slist_append(list, authorization_.c_str());
+	{
+		std::lock_guard lock(mutex_);
+		if (!authorization_.empty())
+			list = curl_slist_append(list, authorization_.c_str());
+	}
 	if (!body.empty())
 		list = curl_slist_append(list, "Content-Type: application/json");
 	list = curl_slist_append(list, "Expect:"); // no 100-continue round trip

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace hac {
 
@@ -49,21 +50,32 @@ public:
 	void cancel();
 	const std::string &baseUrl() const { return baseUrl_; }
 
-	// Throws hac::Error(AllocatorUnreachable) when no HTTP answer arrives within the bounds;
-	// any HTTP status, 4xx and 5xx included, is returned to the caller. Thread-safe.
+	// Throws hac::Error(AllocatorUnreachable) when no HTTP answer arrives within the bounds, or
+	// within `withinMs` when it is above 0 and shorter (a caller's deadline); any HTTP status, 4xx
+	// and 5xx included, is returned to the caller. Thread-safe, and requests from several threads
+	// run at once, so that one that stalls never delays another beyond its own bound.
 	HttpResult request(const std::string &method, const std::string &path, const std::string &body = {},
-			   const std::map<std::string, std::string> &headers = {});
+			   const std::map<std::string, std::string> &headers = {}, long withinMs = 0);
 
 private:
+	// A CURL easy handle and the CURLM multi handle that runs it (so that cancel() can wake its
+	// wait), kept opaque; idle ones are reused so connections stay open.
+	struct Handles {
+		void *curl;
+		void *multi;
+	};
+	Handles take();
+	void giveBack(Handles handles);
+
 	std::string baseUrl_;
 	std::mutex timeoutsMutex_;      // guards timeouts_ only, so setTimeouts() never waits for a request
 	NetTimeouts timeouts_;
 	std::string authorization_;
 	std::string unixSocket_;
 	std::atomic<bool> cancelled_{false};
-	std::mutex mutex_;              // one request at a time on the shared handles
-	void *curl_;                    // CURL*, reused so connections stay open
-	void *multi_;                   // CURLM*: runs curl_ so that cancel() can wake its wait
+	std::mutex mutex_;              // guards the lists below, never held during a request
+	std::vector<Handles> idle_;
+	std::vector<void *> busy_;      // the multi handles of the requests in flight, for cancel()
 };
 
 } // namespace hac

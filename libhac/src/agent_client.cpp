@@ -33,6 +33,8 @@ ExitCode exitCodeForStatus(int httpStatus, const std::string &errorCode)
 {
 	if (errorCode == "allocator_unreachable")
 		return ExitCode::AllocatorUnreachable;
+	if (errorCode == "start_timeout")
+		return ExitCode::AgentUnreachable; // the agent could not answer within the deadline
 	switch (httpStatus) {
 	case 400: case 413: case 422: return ExitCode::Usage;
 	case 401: case 403: return ExitCode::PermissionDenied;

@@ -26,6 +26,11 @@ Charge chargeFor(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceM
 	return c;
 }
 
+bool billableEnd(const std::string &endReason)
+{
+	return endReason != "allocator_failure" && endReason != "not_started" && endReason != "exec_failed";
+}
+
 std::string formatMicro(std::int64_t micro)
 {
 	// Unsigned, so that the most negative amount has a magnitude too.

@@ -15,6 +15,12 @@ namespace hac {
 namespace {
 
 constexpr int kServerWaitMs = 25000;
+// A start's contract (agent/API.md, POST /v1/jobs): the agent answers within deadline_ms, undoing
+// a start it cannot finish by then, so its command never runs and is never billed. The deadline
+// covers the allocator's answer (hac-agent.toml's request_timeout_ms, 5 s by default) and the job
+// log; the client waits a little longer, for the answer to travel.
+constexpr int kStartDeadlineMs = 15000;
+constexpr int kAnswerSlackMs = 3000;
 
 std::optional<int> visibleDevice()
 {
@@ -41,6 +47,16 @@ Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<
 			notice(what);
 		told = what;
 	};
+	auto bound = [&](int deadlineMs) {
+		body["deadline_ms"] = deadlineMs;
+		agent.setTimeout(std::chrono::milliseconds(deadlineMs + kAnswerSlackMs));
+	};
+	struct Restore {
+		AgentClient &agent;
+		std::chrono::milliseconds timeout;
+		~Restore() { agent.setTimeout(timeout); }
+	} restore{agent, agent.timeout()};
+	bound(kStartDeadlineMs);
 	for (;;) {
 		AgentReply reply = agent.call("POST", "/v1/jobs", body.dump());
 		if (reply.status == 201)
@@ -52,7 +68,7 @@ Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<
 			tell(reply.errorMessage() + "; waiting: the job starts by itself when the device is free");
 			body["wait"] = true;
 			body["wait_ms"] = kServerWaitMs;
-			agent.setTimeout(std::chrono::milliseconds(kServerWaitMs + 5000));
+			bound(kServerWaitMs + kStartDeadlineMs);
 			continue;
 		}
 		int retry = reply.body["error"].value("retry_after_seconds", 5);
@@ -66,9 +82,12 @@ void reportMemory(AgentClient &agent, const std::string &jobId, std::int64_t mib
 	agent.post("/v1/jobs/" + jobId + "/memory", Json{{"memory_used_mib", mib}});
 }
 
-Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus)
+Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus, bool execFailed)
 {
-	return agent.post("/v1/jobs/" + jobId + "/finish", Json{{"exit_status", exitStatus}}).at("job").get<Job>();
+	Json body{{"exit_status", exitStatus}};
+	if (execFailed)
+		body["exec_failed"] = true;
+	return agent.post("/v1/jobs/" + jobId + "/finish", body).at("job").get<Job>();
 }
 
 } // namespace hac

@@ -47,18 +47,6 @@ long_job() {
 	wait_for "[ -s '$T/$1.id' ]" 10
 }
 
-# The fault proxy in front of a running allocator; mode in $T/mode. Sets PROXY_PORTS (one per
-# listener) and PROXY_URL (the first).
-start_proxy() {
-	echo "${2:-pass}" >"$T/mode"
-	python3 "$REPO/tests/lib/fault_proxy.py" --upstream "${ALLOCATOR_URL:-http://127.0.0.1:9}" --mode-file "$T/mode" \
-		--port-file "$T/proxy.ports" --log "$T/proxy.attempts" --listeners "${1:-1}" >>"$T/proxy.log" 2>&1 3>&- &
-	EXTRA_PIDS+=($!)
-	wait_for "[ -s '$T/proxy.ports' ]" 10
-	mapfile -t PROXY_PORTS <"$T/proxy.ports"
-	PROXY_URL=http://127.0.0.1:${PROXY_PORTS[0]}
-}
-
 @test "outbox: with the allocator down it warns at half the cap, refuses new jobs at it, and keeps every completion" {
 	start_allocator_two_devices
 	write_agent_config
@@ -302,14 +290,15 @@ check_whole_version() {
 	case $v in
 	1) [ "$tables" -eq 0 ] && [ "$cols" -eq 0 ] ;;
 	2) [ "$tables" -eq 1 ] && [ "$cols" -eq 0 ] ;;
-	3) [ "$tables" -eq 1 ] && [ "$cols" -eq 2 ] &&
-		[ "$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE state = 'ended' AND gpu_minutes IS NULL")" -eq 0 ] ;;
+	3 | 4) [ "$tables" -eq 1 ] && [ "$cols" -eq 2 ] &&
+		[ "$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE state = 'ended' AND gpu_minutes IS NULL")" -eq 0 ] &&
+		[ "$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE name = 'jobs' AND sql LIKE '%exec_failed%'")" -eq $((v - 3)) ] ;;
 	*) false ;;
 	esac || { echo "v$v is not whole: device_changes $tables, bill columns $cols" >&2; return 1; }
 	echo "$v"
 }
 
-@test "migration: kill -9 or an fdatasync EIO during a v1 migration leaves v1, v2 or v3 whole; the next start migrates" {
+@test "migration: kill -9 or an fdatasync EIO during a v1 migration leaves v1, v2, v3 or v4 whole; the next start migrates" {
 	seed_v1 200000
 	ALLOCATOR_URL=http://127.0.0.1:9 write_agent_config
 	local seen=() delay v
@@ -343,7 +332,7 @@ check_whole_version() {
 				kill "$(ps -o pid= --ppid "$tracer")" 2>/dev/null || true
 				wait "$tracer" || true
 				v=$(check_whole_version "$T/jobs.db")
-				[ "$v" -eq 3 ]
+				[ "$v" -eq 4 ]
 				seen+=("EIO on fdatasync #$n: served at v$v")
 			else
 				wait "$tracer" && status=0 || status=$?
@@ -357,8 +346,8 @@ check_whole_version() {
 	figure "migration faults: ${seen[*]}"
 	# The last copy, whatever it holds, migrates on the next start.
 	start_agent
-	[ "$(job_log "PRAGMA user_version")" -eq 3 ]
-	[ "$(check_whole_version "$T/jobs.db")" -eq 3 ]
+	[ "$(job_log "PRAGMA user_version")" -eq 4 ]
+	[ "$(check_whole_version "$T/jobs.db")" -eq 4 ]
 	[ "$(job_log "SELECT count(*) FROM outbox")" -ge 1 ]
 	command -v strace >/dev/null || skip "strace is missing: the kill -9 half ran, the EIO half did not (scripts/deps test installs strace)"
 }

@@ -103,6 +103,22 @@ stop_all() {
 	return 0
 }
 
+# tests/lib/fault_proxy.py in front of the running allocator, $1 listeners (default 1), mode $2
+# (default pass) in $BATS_TEST_TMPDIR/mode; its pid joins the caller's EXTRA_PIDS, to stop in
+# teardown. Sets PROXY_PORTS (one per listener) and PROXY_URL (the first). Connections are logged
+# in proxy.attempts, the requests a fault mode read in proxy.requests.
+start_proxy() {
+	local d=$BATS_TEST_TMPDIR
+	echo "${2:-pass}" >"$d/mode"
+	python3 "$REPO/tests/lib/fault_proxy.py" --upstream "${ALLOCATOR_URL:-http://127.0.0.1:9}" --mode-file "$d/mode" \
+		--port-file "$d/proxy.ports" --log "$d/proxy.attempts" --requests "$d/proxy.requests" \
+		--listeners "${1:-1}" >>"$d/proxy.log" 2>&1 3>&- &
+	EXTRA_PIDS+=($!)
+	wait_for "[ -s '$d/proxy.ports' ]" 10
+	mapfile -t PROXY_PORTS <"$d/proxy.ports"
+	PROXY_URL=http://127.0.0.1:${PROXY_PORTS[0]}
+}
+
 # Runs "$@" as the user nobody, with no groups, able to reach the agent's socket; a plain user's
 # view for permission tests. Skips the test where that cannot be arranged.
 as_nobody() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fault proxy on loopback between hac-agent and hac-allocator, for tests/integration/faults.bats.
 
-fault_proxy.py --upstream URL --mode-file FILE --port-file FILE --log FILE [--listeners N]
+fault_proxy.py --upstream URL --mode-file FILE --port-file FILE --log FILE [--listeners N] [--requests FILE]
 
 Listens on N free loopback ports (written one a line to the port file, in listener order). For
 every accepted connection it appends "<unix time, s> <listener index> <mode>" to the log and
@@ -13,6 +13,12 @@ then behaves as the mode file says now (read at each accept, so a test switches 
   reset      accept, then close with SO_LINGER 0: the client sees a connection reset
   503        answer 503 with Retry-After: 1 and a JSON error, then close
   refuse     close the listening socket (reopened on the same port when the mode changes)
+  delay N    forward the request, read the allocator's whole answer, pass it back N seconds late
+  504        forward the request, read the allocator's answer, drop it and answer 504 (a gateway
+             that gave up after the allocator acted)
+
+With --requests FILE, every request a mode reads (all but pass, reset and refuse) is appended as
+"<unix time, s> <listener index> <mode> <METHOD> <path>" once its head is read.
 """
 import argparse
 import os
@@ -29,6 +35,7 @@ parser.add_argument("--mode-file", required=True)
 parser.add_argument("--port-file", required=True)
 parser.add_argument("--log", required=True)
 parser.add_argument("--listeners", type=int, default=1)
+parser.add_argument("--requests")
 args = parser.parse_args()
 upstream = urlparse(args.upstream)
 log_lock = threading.Lock()
@@ -42,7 +49,15 @@ def mode():
         return "pass"
 
 
-def read_request(conn):
+def note_request(index, how, head):
+    if not args.requests:
+        return
+    words = head.split(b"\r\n", 1)[0].decode(errors="replace").split(" ")
+    with log_lock, open(args.requests, "a") as f:
+        f.write(f"{time.time():.6f} {index} {how.replace(' ', '_')} {' '.join(words[:2])}\n")
+
+
+def read_request(conn, index=0, how=""):
     """Reads one request's head and body (by Content-Length), or whatever comes in 2 s."""
     conn.settimeout(2)
     data = b""
@@ -53,6 +68,7 @@ def read_request(conn):
                 return data
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
+        note_request(index, how, head)
         length = 0
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
@@ -63,9 +79,43 @@ def read_request(conn):
             if not chunk:
                 break
             body += chunk
+        data = head + b"\r\n\r\n" + body
     except (socket.timeout, OSError):
         pass
     return data
+
+
+def read_answer(sock):
+    """Reads one whole HTTP answer (by Content-Length, else until the upstream closes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while length is None or len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def forward_once(conn, index, how):
+    """Passes one request to the upstream (with Connection: close) and returns its whole answer."""
+    request = read_request(conn, index, how)
+    head, _, body = request.partition(b"\r\n\r\n")
+    lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
+    request = b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
+    with socket.create_connection((upstream.hostname, upstream.port or 80), timeout=30) as up:
+        up.sendall(request)
+        return read_answer(up)
 
 
 def pipe(src, dst):
@@ -90,7 +140,7 @@ def pipe(src, dst):
             pass
 
 
-def serve(conn, how):
+def serve(conn, how, index):
     try:
         if how == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -98,17 +148,35 @@ def serve(conn, how):
             return
         if how == "blackhole":
             conn.settimeout(None)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            note_request(index, how, data.partition(b"\r\n\r\n")[0])
             while conn.recv(65536):
                 pass
             return
+        if how.startswith("delay "):
+            answer = forward_once(conn, index, how)
+            time.sleep(float(how.split()[1]))
+            conn.sendall(answer)
+            return
+        if how == "504":
+            forward_once(conn, index, how)
+            body = b'<html><body>504 Gateway Time-out</body></html>'
+            conn.sendall(b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/html\r\n"
+                         b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            return
         if how == "503":
-            read_request(conn)
+            read_request(conn, index, how)
             body = b'{"schema_version":1,"error":{"code":"unavailable","message":"fault proxy: 503 storm"}}'
             conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             return
         if how == "trickle":
-            read_request(conn)
+            read_request(conn, index, how)
             body = b'{"schema_version":1}'
             answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -151,7 +219,7 @@ def accept_loop(index, listener):
         how = mode()
         with log_lock, open(args.log, "a") as f:
             f.write(f"{time.time():.6f} {index} {how}\n")
-        threading.Thread(target=serve, args=(conn, how), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, how, index), daemon=True).start()
 
 
 listeners = []

@@ -1,5 +1,8 @@
 // The child is forked first and held on a pipe: the job is registered for its pid before it
-// execs, so no GPU work runs unaccounted, and a refused job never runs at all.
+// execs, so no GPU work runs unaccounted, and a refused job never runs at all. A second pipe,
+// closed by a successful exec, tells hac-run whether the command ran: one that could not be
+// executed is reported as such while the child still waits, so the agent can check it and not
+// bill it.
 #include "launch.hpp"
 
 #include <cerrno>
@@ -31,7 +34,7 @@ void forward(int signo, siginfo_t *info, void *)
 		kill(childPid, signo);
 }
 
-[[noreturn]] void childMain(int gate, const Options &options)
+[[noreturn]] void childMain(int gate, int execStatus, const Options &options)
 {
 	// Wait for the parent's word: the job id, or end-of-file when the job was refused.
 	char buf[128] = {};
@@ -45,7 +48,6 @@ void forward(int signo, siginfo_t *info, void *)
 	auto space = word.find(' ');
 	setenv("HAC_JOB_ID", word.substr(0, space).c_str(), 1);
 	setenv("HAC_VISIBLE_DEVICE", word.substr(space + 1).c_str(), 1);
-	close(gate);
 	std::vector<char *> argv;
 	for (const std::string &arg : options.command)
 		argv.push_back(const_cast<char *>(arg.c_str()));
@@ -53,7 +55,24 @@ void forward(int signo, siginfo_t *info, void *)
 	execvp(argv[0], argv.data());
 	int err = errno;
 	std::fprintf(stderr, "hac-run: cannot run '%s': %s\n", argv[0], std::strerror(err));
+	[[maybe_unused]] ssize_t sent = write(execStatus, &err, sizeof(err));
+	// Alive until hac-run has reported the failure: the agent checks that this process still
+	// runs hac-run's program.
+	do {
+		n = read(gate, buf, sizeof(buf));
+	} while (n > 0 || (n < 0 && errno == EINTR));
 	_exit(err == ENOENT ? 127 : 126);
+}
+
+// The child's errno when its exec failed; 0 when it ran the command (or was killed before).
+int execError(int execStatus)
+{
+	int err = 0;
+	ssize_t n;
+	do {
+		n = read(execStatus, &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	return n == static_cast<ssize_t>(sizeof(err)) ? err : 0;
 }
 
 std::string joined(const std::vector<std::string> &words)
@@ -69,17 +88,19 @@ std::string joined(const std::vector<std::string> &words)
 int launch(const Options &options)
 {
 	AgentClient agent(resolveSocketPath(options.socket));
-	int gate[2];
-	if (pipe2(gate, O_CLOEXEC) != 0)
+	int gate[2], execStatus[2];
+	if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(execStatus, O_CLOEXEC) != 0)
 		throw Error(ExitCode::Failure, fmt::format("pipe: {}", std::strerror(errno)));
 	pid_t pid = fork();
 	if (pid < 0)
 		throw Error(ExitCode::Failure, fmt::format("fork: {}", std::strerror(errno)));
 	if (pid == 0) {
 		close(gate[1]);
-		childMain(gate[0], options);
+		close(execStatus[0]);
+		childMain(gate[0], execStatus[1], options);
 	}
 	close(gate[0]);
+	close(execStatus[1]);
 
 	Job job;
 	try {
@@ -106,12 +127,24 @@ int launch(const Options &options)
 
 	std::string word = fmt::format("{} {}", job.id, job.device);
 	[[maybe_unused]] ssize_t written = write(gate[1], word.data(), word.size());
-	close(gate[1]);
+	int err = execError(execStatus[0]);
+	close(execStatus[0]);
+	int code = err == ENOENT ? 127 : 126;
+	if (err) {
+		try {
+			endJob(agent, job.id, code, true);
+		} catch (const Error &e) {
+			std::fprintf(stderr, "hac-run: could not report that job %s did not run (%s)\n", job.id.c_str(), e.what());
+		}
+	}
+	close(gate[1]); // the child, if its exec failed, exits now
 
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
 	}
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (err)
+		return code;
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	try {
 		endJob(agent, job.id, code);
 	} catch (const Error &e) {

@@ -13,8 +13,8 @@ void addOptions(CLI::App &app, Options &options)
 	app.description(
 		"hac-usage: the GPU time your jobs held and what it costs, from the agent's job log.\n"
 		"A job costs the minutes it held GPUs, each started minute counted whole, times its GPUs, times\n"
-		"the price per GPU-minute when it started. Jobs ended by a server-side failure are shown and\n"
-		"cost nothing. A job counts wholly in the period it started in (it is not split at midnight or\n"
+		"the price per GPU-minute when it started. Jobs whose command never ran are shown and cost\n"
+		"nothing. A job counts wholly in the period it started in (it is not split at midnight or\n"
 		"at the end of a month); a running job counts up to now. Days, weeks (Monday to Sunday) and\n"
 		"months are local time.");
 	hac::tools::setUsage(app, "hac-usage [--since WHEN] [--until WHEN] [--by day|week|month|sku|user | --jobs]\n"

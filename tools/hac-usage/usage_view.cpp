@@ -118,8 +118,9 @@ std::string renderNotes(const UsageReport &report)
 		nonBillable += t.nonBillableJobs;
 	}
 	if (nonBillable > 0)
-		out += fmt::format("Note: {} ended by a server-side failure: not billable, shown at no cost.\n",
-				   plural(nonBillable, "job", "jobs"));
+		out += fmt::format("Note: {} not billable, shown at no cost: {} command never ran (the allocator failed, "
+				   "the start was abandoned, or the command could not be executed).\n",
+				   plural(nonBillable, "job", "jobs"), nonBillable == 1 ? "its" : "their");
 	if (running > 0)
 		out += fmt::format("Note: {} still {}: counted up to now ({}).\n", plural(running, "job", "jobs"),
 				   running == 1 ? "runs" : "run", tools::formatLocalTime(report.asOf, "%H:%M:%S"));

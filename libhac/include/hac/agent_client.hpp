@@ -42,6 +42,7 @@ public:
 	Status status();
 	const std::string &socketPath() const { return socketPath_; }
 	void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+	std::chrono::milliseconds timeout() const { return timeout_; }
 
 private:
 	std::string socketPath_;

@@ -19,10 +19,16 @@ struct Charge {
 std::int64_t billedMinutes(TimeMs startedAt, TimeMs endedAt);
 
 // gpus x billedMinutes x the price per GPU-minute the job started at. A job that is not billable
-// (ended by a server-side failure) still shows the GPU-minutes it held, and costs 0. The agent
+// (billableEnd) still shows the GPU-minutes it held, and costs 0. The agent
 // stores this on the job when it ends; agent/migrations/v3.sql has the same rule in SQL for the
 // jobs that ended before (tests/unit/test_billing.cpp checks that the two agree).
 Charge chargeFor(int gpus, TimeMs startedAt, TimeMs endedAt, std::int64_t priceMicroPerGpuMinute, bool billable);
+
+// Whether a job that ended for `endReason` is billed. Not billed: a job whose command never ran
+// under it, whoever gave up: the allocator failed or did not answer while it started
+// (allocator_failure), its start did not complete in time or its process ended before the start
+// was answered (not_started), or its command could not be executed (exec_failed).
+bool billableEnd(const std::string &endReason);
 
 // An amount in millionths for people, exact: at least two decimals, more only when they are not
 // zero: 240000 -> "0.24", 12500 -> "0.0125", 3000000 -> "3.00", -20000 -> "-0.02".

@@ -20,9 +20,13 @@ struct JobRequest {
 };
 
 // Registers the job. While the device is busy or the farm has no free GPUs it waits (unless
-// noWait), telling `notice` once why it waits and that it resumes by itself.
+// noWait), telling `notice` once why it waits and that it resumes by itself. Each request carries
+// its deadline (agent/API.md, POST /v1/jobs), and the client waits out that deadline, so the agent
+// answers first: a start the agent could not finish in time is undone, never billed.
 Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<void(const std::string &)> &notice);
 void reportMemory(AgentClient &agent, const std::string &jobId, std::int64_t mib);
-Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus);
+// `execFailed`: the job's command could not be executed (hac-run); the agent then ends it as
+// exec_failed, not billable, if its process is still the one it registered (agent/API.md).
+Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus, bool execFailed = false);
 
 } // namespace hac

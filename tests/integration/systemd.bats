@@ -263,8 +263,8 @@ EOT
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (Debian package systemd)"
 	units=$BATS_TEST_TMPDIR/units
 	mkdir -p "$units"
-	# verify wants ExecStart= to exist: point it at the build's agent.
-	sed "s|^ExecStart=/usr/sbin/hac-agent|ExecStart=$(realpath "$(command -v hac-agent)")|" "$REPO/conf/hac-agent.service" >"$units/hac-agent.service"
+	# verify wants ExecStart= and ExecReload= to exist: point them at the build's agent.
+	sed "s|^\(Exec[A-Za-z]*\)=/usr/sbin/hac-agent|\1=$(realpath "$(command -v hac-agent)")|" "$REPO/conf/hac-agent.service" >"$units/hac-agent.service"
 	cp "$REPO/conf/hac-agent.socket" "$units/"
 	run systemd-analyze verify --man=no "$units/hac-agent.service" "$units/hac-agent.socket"
 	echo "$output"

@@ -5,12 +5,28 @@
 # tests/system/boot_checks.sh (start, readiness, the first job, watchdog, socket activation,
 # reload, permissions, stop), writes each result to a file and powers off. Each test here
 # asserts one of those results. Needs root, unshare, debootstrap and the packaging tools, and
-# the first time Debian's archive ($HAC_DEBIAN_MIRROR): the chroot is cached as a tarball in
+# the first time Debian's archive (the one apt uses here, or $HAC_DEBIAN_MIRROR): the chroot is cached as a tarball in
 # $HAC_BUILD/chroot-cache, keyed by the packages it holds, so a rerun does not download.
 
 load ../lib/common
 
-MIRROR=${HAC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The archive this machine's apt already uses for bookworm (one-line sources.list or deb822
+# .sources), so the test reaches only what apt is set up to reach and names no host itself.
+host_debian_mirror() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[[ -f $f ]] || continue
+		awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^(http|https|file):/) { print $i; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -f $f ]] || continue
+		# Paragraphs: the URI of one whose Suites name bookworm itself (not -security).
+		awk -v RS= '/Suites:[^\n]*bookworm( |\n|$)/ && !/debian-security/ {
+			if (match($0, /URIs:[ \t]*[^ \t\n]+/)) { u = substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", u); print u; exit } }' "$f"
+	done
+}
+
+MIRROR=${HAC_DEBIAN_MIRROR:-$(host_debian_mirror | head -n 1)}
 
 # The names in the Depends of the given .deb files: the first of each alternative, no versions.
 deb_depends() {
@@ -31,6 +47,7 @@ make_root() {
 		tar -C "$ROOT" -xf "$cache" || { echo "cannot unpack $cache: remove it to make a new one"; return 1; }
 		return 0
 	fi
+	[[ -n $MIRROR ]] || { echo "no bookworm archive in /etc/apt's sources: set HAC_DEBIAN_MIRROR to one"; return 1; }
 	debootstrap --variant=minbase --include="$include" bookworm "$ROOT" "$MIRROR" >"$T/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$T/debootstrap.log"; echo "debootstrap from $MIRROR failed (log: $T/debootstrap.log)"; return 1; }
 	rm -rf "$BUILD/chroot-cache"

@@ -58,7 +58,6 @@ public:
 	std::optional<Job> find(const std::string &id);
 
 	std::vector<Job> running();
-	bool busy(int device);
 
 	// Keeps jobs off `device` while an administrator changes it (resize, removal): waits up to
 	// waitMs for its job to end, else throws ApiError 409 device_in_use, "<refusal> while the

@@ -25,9 +25,10 @@ HAC_DEMO_PACKAGES=(curl)
 # openssl command for the release keys the hac-update tests make, and systemd for systemd-analyze,
 # systemd-sysusers and systemd-tmpfiles, which check conf/; strace injects disk faults into the real
 # agent (tests/integration/faults.bats); clang and its libFuzzer runtime build the fuzz targets whose
-# seed corpus the fuzz suite replays (tests/fuzz).
+# seed corpus the fuzz suite replays (tests/fuzz); valgrind, for the bench suite's quick run of
+# tests/bench/callgrind.sh.
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
-	strace clang libclang-rt-14-dev)
+	strace clang libclang-rt-14-dev valgrind)
 # What packaging/build-deb and tests/integration/packaging.bats need (about 140 packages with
 # lintian's dependencies): not in the test set, so the packaging test skips unless they are
 # installed, e.g. with 'scripts/deps package'.

@@ -10,7 +10,7 @@ load ../lib/common
 setup() { start_all; }
 
 teardown() {
-	[[ -z ${CLIENTS_PID:-} ]] || { touch "$BATS_TEST_TMPDIR/stop"; wait "$CLIENTS_PID" 2>/dev/null || true; }
+	[[ -z ${CLIENTS_PID:-} ]] || { touch "$BATS_TEST_TMPDIR/stop"; wait "$CLIENTS_PID" ${QUERIES_PIDS:-} 2>/dev/null || true; }
 	stop_all
 }
 
@@ -26,12 +26,26 @@ clients() {
 	done
 }
 
+# POST /v1/usage/query in a tight loop until $BATS_TEST_TMPDIR/stop exists: three of these make
+# a read of admin_group likely in the moment after a reload wrote it.
+queries() {
+	local body='{"since":"2026-01-01T00:00:00.000Z","until":"2027-01-01T00:00:00.000Z","by":"sku"}'
+	while [[ ! -e $BATS_TEST_TMPDIR/stop ]]; do
+		curl -s --unix-socket "$HAC_SOCKET" -d "$body" http://hac/v1/usage/query >/dev/null
+	done
+}
+
 reloads() { grep -c 'config reloaded' "$BATS_TEST_TMPDIR/agent.log" || true; }
 
 @test "SIGHUP while requests are served: each request answered, each reload applied, no data race" {
 	local t=$BATS_TEST_TMPDIR i group
 	clients 3>&- &
 	CLIENTS_PID=$!
+	QUERIES_PIDS=
+	for i in 1 2 3; do
+		queries 3>&- &
+		QUERIES_PIDS+=" $!"
+	done
 	wait_for "[[ -s '$t/rounds' ]]" 30
 	# Twenty reloads, each changing the keys the requests read, each waited for.
 	for ((i = 1; i <= 20; i++)); do
@@ -45,7 +59,9 @@ reloads() { grep -c 'config reloaded' "$BATS_TEST_TMPDIR/agent.log" || true; }
 	rounds_during=$(wc -l <"$t/rounds")
 	touch "$t/stop"
 	wait "$CLIENTS_PID"
-	CLIENTS_PID=
+	# shellcheck disable=SC2086
+	wait $QUERIES_PIDS
+	CLIENTS_PID= QUERIES_PIDS=
 
 	[ "$(reloads)" -eq 20 ]
 	grep 'config reloaded' "$t/agent.log" | tail -n 1 | grep -q "admin_group reload-group-0, .*heartbeat 30 s"

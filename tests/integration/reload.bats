@@ -2,8 +2,9 @@
 # hac-agent reloading its config (SIGHUP) while it serves requests that read the reloadable keys:
 # hac-usage (admin_group), hac-smi (status), hac-run (jobs, the allocator link's timeouts and the
 # outbox cap). Every request is answered and every reload applied. Run against a build made with
-# -Db_sanitize=thread (HAC_BUILD=DIR), it shows a key read without the config's lock: ThreadSanitizer
-# reports it in the agent's log and makes the agent exit 66, and the test checks both.
+# -Db_sanitize=thread (HAC_BUILD=DIR), it can catch a key read without the config's lock: TSan then
+# reports it in the agent's log and makes the agent exit 66, and the test checks both. Likely, not
+# sure: a race shows only when a read falls right after a reload's write.
 
 load ../lib/common
 

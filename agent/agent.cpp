@@ -550,7 +550,7 @@ UsageReport Agent::usage(const Peer &peer, const UsageQuery &query)
 						"with its records, so try again when it is back", link_.url(), e.what()));
 		}
 	};
-	UsageSources sources{usageLog_, fetch, allocator, config_.adminGroup};
+	UsageSources sources{usageLog_, fetch, allocator, config().adminGroup};
 	return usageReport(query, peer, privileged(peer), sources, nowMs());
 }
 

@@ -446,12 +446,6 @@ std::vector<Job> JobTable::running()
 	return out;
 }
 
-bool JobTable::busy(int device)
-{
-	std::lock_guard lock(mutex_);
-	return byDevice_.count(device) > 0;
-}
-
 void JobTable::claimDevice(int device, int waitMs, const std::string &what, const std::string &refusal)
 {
 	std::unique_lock lock(mutex_);

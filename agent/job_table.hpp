@@ -72,7 +72,6 @@ public:
 	// write to the job log commits; when that waits on a stalled disk, this answers with the jobs
 	// as last seen.
 	std::vector<Job> running();
-	bool busy(int device);
 
 	// Keeps jobs off `device` while an administrator changes it (resize, removal): waits up to
 	// waitMs for its job to end, else throws ApiError 409 device_in_use, "<refusal> while the

@@ -12,6 +12,7 @@
 #include <hac/billing.hpp>
 #include <hac/error.hpp>
 #include <hac/json.hpp>
+#include <hac/usage.hpp>
 #include <hac/uuid.hpp>
 
 namespace hac::allocator {
@@ -208,21 +209,19 @@ void noteChange(Database &db, const std::string &deviceId, TimeMs at, const char
 		.bind(1, deviceId).bind(2, at).bind(3, change).bind(4, sku).bind(5, previousSku).run();
 }
 
-std::string describeDifferences(const UsageRecord &stored, const UsageRecord &sent)
+// What of `sent` differs from the record stored for its job, each field with both values. Price,
+// currency and cost are the allocator's own, worked out from the catalog when it stored the record,
+// so they are not the agent's to differ in: a replay after a price change is still a replay.
+std::string describeDifferences(const UsageRecord &stored, UsageRecord sent)
 {
+	sent.priceMicroPerGpuMinute = stored.priceMicroPerGpuMinute;
+	sent.currency = stored.currency;
+	sent.costMicro = stored.costMicro;
+	const Json a = stored, b = sent;
+	auto text = [](const Json &v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
 	std::vector<std::string> diffs;
-	auto cmp = [&](const char *field, const auto &a, const auto &b) {
-		if (a != b)
-			diffs.push_back(fmt::format("{} (recorded {}, sent {})", field, a, b));
-	};
-	cmp("device_id", stored.deviceId, sent.deviceId);
-	cmp("sku", stored.sku, sent.sku);
-	cmp("gpus", stored.gpus, sent.gpus);
-	cmp("started_at", formatTime(stored.startedAt), formatTime(sent.startedAt));
-	cmp("ended_at", formatTime(stored.endedAt), formatTime(sent.endedAt));
-	cmp("billable", stored.billable, sent.billable);
-	cmp("end_reason", stored.endReason, sent.endReason);
-	cmp("reconstructed", stored.reconstructed, sent.reconstructed);
+	for (const std::string &field : usageDifferences(stored, sent))
+		diffs.push_back(fmt::format("{} (recorded {}, sent {})", field, text(a.at(field)), text(b.at(field))));
 	return fmt::format("{}", fmt::join(diffs, ", "));
 }
 

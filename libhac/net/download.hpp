@@ -26,7 +26,7 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 class Downloader {
 public:
-	// `timeouts` bound every request (DESIGN.md: connect, stall, total).
+	// `timeouts` bound every request (docs/ARCHITECTURE.md: connect, stall, total).
 	explicit Downloader(NetTimeouts timeouts);
 	~Downloader();
 	Downloader(const Downloader &) = delete;

@@ -10,7 +10,7 @@
 
 namespace hac {
 
-// Every wait is bounded (DESIGN.md): connecting, stalling, and the whole request.
+// Every wait is bounded (docs/ARCHITECTURE.md): connecting, stalling, and the whole request.
 struct NetTimeouts {
 	long connectMs = 1000;
 	long totalMs = 5000;

@@ -2,12 +2,13 @@
 # What hac-agent costs the machine: its resident memory (VmRSS) idle, after many jobs and under
 # the load of api_load.sh; its CPU time and its threads' wakeups while idle (it must not poll).
 #   usage: tests/bench/agent_resources.sh [JOBS] [IDLE_SECONDS]
-#   (defaults 100000 and 60, or $HAC_BENCH_JOBS and $HAC_BENCH_IDLE_SECONDS; HAC_BUILD selects the build)
+#   (defaults 100000 and 60, or $HAC_BENCH_JOBS and $HAC_BENCH_IDLE_SECONDS; 20 and 1 quick;
+#   HAC_BUILD selects the build)
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-jobs=${1:-${HAC_BENCH_JOBS:-100000}}
-idle=${2:-${HAC_BENCH_IDLE_SECONDS:-60}}
+jobs=${1:-${HAC_BENCH_JOBS:-$(bench_size 100000 20)}}
+idle=${2:-${HAC_BENCH_IDLE_SECONDS:-$(bench_size 60 1)}}
 [[ $jobs =~ ^[0-9]+$ && $idle =~ ^[0-9]+$ && $idle -gt 0 ]] || { echo "usage: $0 [JOBS] [IDLE_SECONDS]" >&2; exit 2; }
 hz=$(getconf CLK_TCK)
 
@@ -53,12 +54,13 @@ if ((jobs > 0)); then
 		"$(rss_parts "$AGENT_PID" | jq -c ". + {jobs: $jobs, jobs_seconds: $took}")" "${after_rss[@]}" -- "${idle_rss[@]}"
 fi
 
-# Under api_load.sh's heaviest load: 256 keep-alive clients, one thread each in the agent.
-"$BUILD/tests/bench/hac-bench-load" "$HAC_SOCKET" --clients 256 --seconds 6 --quiet &
+# Under api_load.sh's heaviest load: 256 keep-alive clients (full_load), one thread each in the agent.
+full_load
+"$BUILD/tests/bench/hac-bench-load" "$HAC_SOCKET" --clients "$LOAD_CLIENTS" "${LOAD_ARGS[@]}" --seconds "$(bench_size 6 3)" --quiet &
 load=$!
 sleep 2.5
-mapfile -t load_rss < <(rss_samples 15)
-parts=$(rss_parts "$AGENT_PID" | jq -c '. + {clients: 256}')
-wait "$load" || echo "agent_resources.sh: the load generator failed (see above)" >&2
-bench_row "agent RSS, under load (256 clients)" MiB "the idle RSS above" false "$parts" \
+mapfile -t load_rss < <(rss_samples "$(bench_size 15 3)")
+parts=$(rss_parts "$AGENT_PID" | jq -c ". + {clients: $LOAD_CLIENTS}")
+wait "$load" || { echo "agent_resources.sh: the load generator failed (see above)" >&2; exit 1; }
+bench_row "agent RSS, under load ($LOAD_CLIENTS clients)" MiB "the idle RSS above" false "$parts" \
 	"${load_rss[@]}" -- "${idle_rss[@]}"

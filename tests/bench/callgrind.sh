@@ -2,11 +2,11 @@
 # Instructions executed by one hac-smi --json against a live agent, counted by valgrind's
 # callgrind: unlike wall time, stable on a noisy machine, so a regression shows. The baseline is
 # the same count for nc sending the same raw request (the floor of smi.sh).
-#   usage: tests/bench/callgrind.sh [RUNS]   (default 3 each; HAC_BUILD selects the build)
+#   usage: tests/bench/callgrind.sh [RUNS]   (default 3 each, 1 quick; HAC_BUILD selects the build)
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-runs=${1:-3}
+runs=${1:-$(bench_size 3 1)}
 command -v valgrind >/dev/null || skip "valgrind is not installed (apt-get install valgrind)"
 nc -h 2>&1 | grep -q -- '-N' || skip "nc is not netcat-openbsd (needs -U and -N): install netcat-openbsd"
 

@@ -1,7 +1,8 @@
 // hac-bench-jobs: the agent's cost per job, each figure against a baseline measured in the same run.
 //   round-trip SOCKET AGENT_TOML N: N jobs through the agent's API (begin + finish), interleaved
 //     with the same allocator calls made directly (allocate + usage record), so both see the
-//     same noise; the difference of the medians is what the agent adds.
+//     same noise; the difference of the medians is what the agent adds. Each job starts once
+//     the one before is settled at the allocator (below), so it measures a start on a free device.
 //   churn SOCKET N: N jobs begun and ended through the agent's API as fast as it takes them, one
 //     after another on device 0; prints no figure, only its progress on stderr: a load to measure
 //     the agent after (tests/bench/agent_resources.sh).
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/core.h>
@@ -38,6 +40,19 @@ using hac::bench::Clock;
 using hac::bench::msSince;
 using hac::bench::row;
 
+// A job's usage record reaches the allocator from the agent's outbox, on the agent's link thread,
+// after the job has ended; until then the allocator holds device 0 for it and refuses the next
+// job there. Waited for outside the timing, with a bound.
+void waitForOutbox(hac::AgentClient &agent)
+{
+	const auto deadline = Clock::now() + std::chrono::seconds(60);
+	while (agent.status().allocator.outboxSize.value_or(0) > 0) {
+		if (Clock::now() > deadline)
+			throw std::runtime_error("the agent's outbox still holds usage records after 60 s: is the allocator up?");
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+}
+
 int roundTrip(const std::string &socket, const std::string &agentToml, int n)
 {
 	hac::AgentConfig config = hac::loadAgentConfig(agentToml);
@@ -47,6 +62,7 @@ int roundTrip(const std::string &socket, const std::string &agentToml, int n)
 
 	std::vector<double> agentStart, agentEnd, allocStart, allocEnd;
 	for (int i = 0; i < n; ++i) {
+		waitForOutbox(agent);
 		std::string id = hac::newUuid();
 		auto t = Clock::now();
 		hac::Allocation a = link.allocate(id, deviceId);

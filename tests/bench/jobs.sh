@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Job start/end through the agent against the allocator's own round trips, and durable job events
 # per second against a plain SQLite loop. Prints one JSON object per figure.
-#   usage: tests/bench/jobs.sh [JOBS]   (default 1000; HAC_BUILD selects the build)
+#   usage: tests/bench/jobs.sh [JOBS]   (default 1000, 10 quick; HAC_BUILD selects the build)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-jobs=${1:-1000}
+jobs=${1:-$(bench_size 1000 10)}
 
 # Two devices: the agent's jobs use device 0, the direct allocator calls device 1.
 write_allocator_config

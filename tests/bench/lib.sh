@@ -8,6 +8,30 @@ skip() { echo "skipped: $*" >&2; exit 77; }
 # shellcheck source=../lib/common.bash
 source "$BENCH_DIR/../lib/common.bash"
 
+# bench_size FULL QUICK: how many calls, jobs or seconds a benchmark measures: FULL, or QUICK when
+# HAC_BENCH_QUICK=1 (scripts/bench --quick, and the test suite's smoke run of tests/bench/smoke.bats:
+# each benchmark in seconds, its rows checked for their form, never for speed).
+bench_size() {
+	if [[ ${HAC_BENCH_QUICK:-0} == 1 ]]; then echo "$2"; else echo "$1"; fi
+}
+
+# full_load: sets LOAD_CLIENTS and LOAD_ARGS (for hac-bench-load) to the agent's full connection
+# load, 256. The agent lets one uid hold only 192 of its 256 connections (ServerLimits in
+# libhac/server/http_server.hpp), so 256 clients are spread over two users, this one and nobody,
+# which takes root; without root the load is one uid's share, 192 clients, and stderr says so.
+full_load() {
+	local nobody d
+	if [[ $(id -u) == 0 ]] && nobody=$(id -u nobody 2>/dev/null); then
+		chmod 0666 "$HAC_SOCKET"
+		d=$(dirname "$HAC_SOCKET")
+		while [[ $d != / ]]; do chmod o+x "$d"; d=$(dirname "$d"); done
+		LOAD_CLIENTS=256 LOAD_ARGS=(--uids "$(id -u),$nobody")
+	else
+		echo "not root (or no user nobody): the full load is one uid's share of the agent's connections, 192 clients, not 256" >&2
+		LOAD_CLIENTS=192 LOAD_ARGS=()
+	fi
+}
+
 bench_cleanup() {
 	stop_all
 	rm -rf "$BATS_TEST_TMPDIR"

@@ -2,12 +2,17 @@
 // from C keep-alive HTTP/1.1 connections each with one request in flight, for a few seconds.
 //   hac-bench-load SOCKET [--clients C] [--seconds S] [--path P] [--window-ms W]
 //                  [--target-rps R] [--latency-baseline-ms X --latency-baseline TEXT] [--quiet]
+//                  [--uids UID,...]
 // One thread drives every connection through epoll, so the load generator costs at most one core
 // whatever C is. The run is cut into windows of W ms: a row's median, p10 and p90 are over windows
 // (requests per second in each; the p99 latency in each). Prints two JSON rows, or none with --quiet
-// (a load to measure the agent under, see agent_resources.sh).
+// (a load to measure the agent under, see agent_resources.sh). With --uids (as root) connection i
+// is opened as the i-th uid of the list, round robin: the agent lets one uid hold only a share of
+// its connections (ServerLimits::perUserConnectionLimit), and the kernel tells it who connected.
 #include <cerrno>
 #include <cstring>
+#include <grp.h>
+#include <pwd.h>
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
@@ -40,6 +45,7 @@ struct Options {
 	std::optional<double> latencyBaselineMs;
 	std::string latencyBaseline;
 	bool quiet = false;
+	std::vector<uid_t> uids;
 };
 
 int connectUnix(const std::string &path)
@@ -92,8 +98,25 @@ int run(const Options &o)
 	const std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: hac\r\n\r\n", o.path);
 	int epoll = epoll_create1(EPOLL_CLOEXEC);
 	std::vector<Connection> connections(static_cast<std::size_t>(o.clients));
+	// The agent reads the connecting process's effective uid (SO_PEERCRED) as connect() sets it,
+	// and the socket's permissions are checked against the effective uid, gid and groups: so each
+	// connection is opened as the user with its own group and none of root's.
+	const uid_t self = geteuid();
+	const gid_t selfGroup = getegid();
+	if (!o.uids.empty() && setgroups(0, nullptr) != 0)
+		throw std::runtime_error(fmt::format("--uids needs root: {}", std::strerror(errno)));
 	for (std::size_t i = 0; i < connections.size(); ++i) {
+		if (!o.uids.empty()) {
+			uid_t uid = o.uids[i % o.uids.size()];
+			const passwd *user = getpwuid(uid);
+			if (!user)
+				throw std::runtime_error(fmt::format("--uids: no user has uid {}", uid));
+			if (setegid(user->pw_gid) != 0 || seteuid(uid) != 0)
+				throw std::runtime_error(fmt::format("cannot act as uid {}: {}", uid, std::strerror(errno)));
+		}
 		connections[i].fd = connectUnix(o.socket);
+		if (!o.uids.empty() && (seteuid(self) != 0 || setegid(selfGroup) != 0))
+			throw std::runtime_error(fmt::format("cannot become uid {} again: {}", self, std::strerror(errno)));
 		epoll_event ev{};
 		ev.events = EPOLLIN;
 		ev.data.u64 = i;
@@ -187,7 +210,7 @@ int run(const Options &o)
 		if (!w.empty())
 			p99.push_back(hac::bench::quantile(w, 0.99));
 	}
-	hac::Json fields{{"clients", o.clients}, {"seconds", o.seconds}, {"requests", requests}, {"closed", closed},
+	hac::Json fields{{"clients", o.clients}, {"uids", std::max<std::size_t>(1, o.uids.size())}, {"seconds", o.seconds}, {"requests", requests}, {"closed", closed},
 			 {"errors", errors}, {"p50_ms", hac::bench::quantile(all, 0.5)},
 			 {"p99_ms", hac::bench::quantile(all, 0.99)}, {"max_ms", hac::bench::quantile(all, 1.0)}};
 	std::string what = fmt::format("API GET {}, {} client{}", o.path, o.clients, o.clients == 1 ? "" : "s");
@@ -235,6 +258,14 @@ int main(int argc, char **argv)
 				o.latencyBaseline = value("--latency-baseline");
 			else if (a == "--quiet")
 				o.quiet = true;
+			else if (a == "--uids") {
+				std::string list = value("--uids");
+				for (std::size_t at = 0; at <= list.size();) {
+					std::size_t comma = std::min(list.find(',', at), list.size());
+					o.uids.push_back(static_cast<uid_t>(std::stoul(list.substr(at, comma - at))));
+					at = comma + 1;
+				}
+			}
 			else if (o.socket.empty() && a.rfind("--", 0) != 0)
 				o.socket = a;
 			else
@@ -243,7 +274,7 @@ int main(int argc, char **argv)
 		if (o.socket.empty() || o.clients < 1 || o.seconds <= 0 || o.windowMs < 1)
 			throw std::invalid_argument("usage: hac-bench-load SOCKET [--clients C] [--seconds S] [--path P] "
 						    "[--window-ms W] [--target-rps R] [--latency-baseline-ms X "
-						    "--latency-baseline TEXT] [--quiet]");
+						    "--latency-baseline TEXT] [--quiet] [--uids UID,...]");
 		return run(o);
 	} catch (const std::exception &e) {
 		fmt::print(stderr, "hac-bench-load: {}\n", e.what());

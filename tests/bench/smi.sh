@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # hac-smi --json's wall time against the floor of one small process sending the same raw request
 # (nc -U -N SOCK < request, Debian's netcat-openbsd): one caller at a time, then 64 at once.
-#   usage: tests/bench/smi.sh [CALLS]   (default 200 each; HAC_BUILD selects the build)
+#   usage: tests/bench/smi.sh [CALLS]   (default 200 each, 5 quick; HAC_BUILD selects the build)
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-calls=${1:-200}
+calls=${1:-$(bench_size 200 5)}
 command -v nc >/dev/null || skip "nc is missing: install netcat-openbsd"
 # Only OpenBSD's netcat knows -U (Unix socket) and -N (shut down the writing side at end of input).
 nc -h 2>&1 | grep -q -- '-N' || skip "nc is not netcat-openbsd (needs -U and -N): install netcat-openbsd"

@@ -193,7 +193,7 @@ run_with_config() {
 	[[ $BODY == "$first" ]]
 	usage "$job" "${DEVICES[0]}" 2026-01-01T00:00:00.000Z 2026-01-01T00:20:00.000Z
 	expect 409 idempotency_conflict
-	jq -e '.error.message | test("ended_at")' <<<"$BODY"
+	jq -e '.error.message | test("ended_at \\(recorded 2026-01-01T00:10:00.000Z, sent 2026-01-01T00:20:00.000Z\\)")' <<<"$BODY"
 	api GET /v1/usage
 	expect 200
 	jq -e --arg job "$job" '(.records | length) == 1 and .records[0].job_id == $job

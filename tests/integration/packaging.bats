@@ -84,7 +84,7 @@ expect_files() {
 		"$root/usr/bin/$tool" --version
 	done
 	"$root/usr/sbin/hac-agent" --version
-	# The tools stay light: no libcurl (DESIGN.md); hac-update is the one that downloads. (A "!"
+	# The tools stay light: no libcurl (docs/ARCHITECTURE.md); hac-update is the one that downloads. (A "!"
 	# command does not fail a bats test unless it is the last one: hence the if.)
 	for tool in hac-smi hac-run hac-resize; do
 		if ldd "$root/usr/bin/$tool" | grep libcurl; then

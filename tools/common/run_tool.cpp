@@ -1,5 +1,5 @@
-// One place where CLI11's errors and hac::Error become the exit codes of DESIGN.md, so every tool
-// reports a bad option or an unreachable agent the same way.
+// One place where CLI11's errors and hac::Error become the exit codes (README.md, "Exit codes"),
+// so every tool reports a bad option or an unreachable agent the same way.
 #include "run_tool.hpp"
 
 #include <cerrno>

@@ -1,4 +1,4 @@
-// Exit codes shared by every hac tool (DESIGN.md, "Exit codes"); scripts depend on them.
+// Exit codes shared by every hac tool (README.md, "Exit codes"); scripts depend on them.
 #pragma once
 
 namespace hac {

@@ -35,8 +35,8 @@ job_log() { sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "$1"; }
 		and all($w[]; .id == "" and .user == $user and .device == 0 and (.started_at | test("Z$")))' <<<"$output"
 	jq -e '.jobs[] | select(.state == "running") | has("queue_position") | not' <<<"$output"
 	run hac-smi
-	[[ $output == *"(waiting, 1st in line) second: true"* ]]
-	[[ $output == *"(waiting, 2nd in line) third: true"* ]]
+	grep -E '^\| +0 \| queue #1 \|.*\| second: true +\|$' <<<"$output"
+	grep -E '^\| +0 \| queue #2 \|.*\| third: true +\|$' <<<"$output"
 
 	echo done >"$BATS_TEST_TMPDIR/release"
 	wait_for "[ \"\$(sqlite3 '$BATS_TEST_TMPDIR/jobs.db' \"SELECT count(*) FROM jobs WHERE state = 'ended'\")\" = 3 ]" 20

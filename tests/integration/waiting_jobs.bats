@@ -40,6 +40,8 @@ job_log() { sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "$1"; }
 
 	echo done >"$BATS_TEST_TMPDIR/release"
 	wait_for "[ \"\$(sqlite3 '$BATS_TEST_TMPDIR/jobs.db' \"SELECT count(*) FROM jobs WHERE state = 'ended'\")\" = 3 ]" 20
-	[ "$(job_log "SELECT group_concat(name, ' ') FROM (SELECT name FROM jobs ORDER BY started_at)")" = "holder second third" ]
+	order=$(job_log "SELECT group_concat(name, ' ') FROM (SELECT name FROM jobs ORDER BY started_at)")
+	echo "order: $order"
+	[ "$order" = "holder second third" ]
 	hac-smi --json | jq -e '.jobs | length == 0'
 }

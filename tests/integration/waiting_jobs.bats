@@ -35,11 +35,13 @@ job_log() { sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "$1"; }
 		and all($w[]; .id == "" and .user == $user and .device == 0 and (.started_at | test("Z$")))' <<<"$output"
 	jq -e '.jobs[] | select(.state == "running") | has("queue_position") | not' <<<"$output"
 	run hac-smi
-	[[ $output == *"(waiting, 1st in line) second: true"* ]]
-	[[ $output == *"(waiting, 2nd in line) third: true"* ]]
+	grep -E '^\| +0 \| queue #1 \|.*\| second: true +\|$' <<<"$output"
+	grep -E '^\| +0 \| queue #2 \|.*\| third: true +\|$' <<<"$output"
 
 	echo done >"$BATS_TEST_TMPDIR/release"
 	wait_for "[ \"\$(sqlite3 '$BATS_TEST_TMPDIR/jobs.db' \"SELECT count(*) FROM jobs WHERE state = 'ended'\")\" = 3 ]" 20
-	[ "$(job_log "SELECT group_concat(name, ' ') FROM (SELECT name FROM jobs ORDER BY started_at)")" = "holder second third" ]
+	order=$(job_log "SELECT group_concat(name, ' ') FROM (SELECT name FROM jobs ORDER BY started_at)")
+	echo "order: $order"
+	[ "$order" = "holder second third" ]
 	hac-smi --json | jq -e '.jobs | length == 0'
 }

@@ -23,7 +23,8 @@ CLI::Validator wholeNumber(long long min, long long max, const std::string &what
 {
 	return CLI::Validator(
 		[=](std::string &text) -> std::string {
-			std::string range = max == std::numeric_limits<long long>::max()
+			// A bound as large as an int is no bound a person needs to read.
+			std::string range = max >= std::numeric_limits<int>::max()
 				? fmt::format("a whole number, {} or more", min)
 				: fmt::format("a whole number from {} to {}", min, max);
 			errno = 0;

@@ -44,12 +44,6 @@ std::string elapsed(TimeMs ms)
 	return fmt::format("{:02}:{:02}", minutes, seconds);
 }
 
-std::string ordinal(int n)
-{
-	const char *suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
-	return fmt::format("{}{}", n, suffix);
-}
-
 Table deviceTable(const Status &status)
 {
 	// Nothing measures utilization yet: the column appears once a device has a figure.
@@ -98,11 +92,12 @@ std::string processes(const Status &status, TimeMs now)
 		// The agent leaves the command empty for another user's job the caller may not see.
 		std::string command = !job.command.empty() ? job.command : job.name.empty() ? "(hidden)" : "";
 		std::string process = job.name.empty() ? command : command.empty() ? job.name : job.name + ": " + command;
-		if (job.state == "waiting")
-			process = fmt::format("(waiting, {} in line) {}", ordinal(job.queuePosition.value_or(1)), process);
+		// A waiting job has no ID yet: its place in the device's line stands there instead.
+		std::string id = job.state == "waiting" ? fmt::format("queue #{}", job.queuePosition.value_or(1))
+							: job.id.empty() ? "-" : job.id.substr(0, kShortJobId);
 		table.addRow({
 			std::to_string(job.device),
-			job.id.empty() ? "-" : job.id.substr(0, kShortJobId),
+			id,
 			job.user.empty() ? std::to_string(job.uid) : job.user,
 			job.pid > 0 ? std::to_string(job.pid) : "-",
 			job.startedAt > 0 ? elapsed(now - job.startedAt) : "-",

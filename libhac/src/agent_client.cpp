@@ -33,6 +33,8 @@ ExitCode exitCodeForStatus(int httpStatus, const std::string &errorCode)
 {
 	if (errorCode == "allocator_unreachable")
 		return ExitCode::AllocatorUnreachable;
+	if (errorCode == "budget_exhausted")
+		return ExitCode::BudgetExhausted;
 	switch (httpStatus) {
 	case 400: case 413: case 422: return ExitCode::Usage;
 	case 401: case 403: return ExitCode::PermissionDenied;

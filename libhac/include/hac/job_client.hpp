@@ -17,10 +17,12 @@ struct JobRequest {
 	std::string name;
 	std::string command;         // what to show; empty: the process's own command line
 	bool noWait = false;         // fail with Conflict at once instead of waiting
+	std::optional<std::int64_t> timeLimitSeconds; // none: the agent's [jobs] default_time_limit
 };
 
 // Registers the job. While the device is busy or the farm has no free GPUs it waits (unless
-// noWait), telling `notice` once why it waits and that it resumes by itself.
+// noWait), telling `notice` once why it waits and that it resumes by itself; `notice` also
+// hears the budget warning the agent gives once per threshold crossed.
 Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<void(const std::string &)> &notice);
 void reportMemory(AgentClient &agent, const std::string &jobId, std::int64_t mib);
 Job endJob(AgentClient &agent, const std::string &jobId, int exitStatus);

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <hac/budget.hpp>
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/usage.hpp>
@@ -73,7 +74,14 @@ const std::vector<Route> &routes()
 							     {"job_log_schema", JobLog::schemaVersion()},
 							     {"allocator", s.allocator}}));
 		}},
-		{"GET", "/v1/status", [](const Call &c) { return Response::json(200, c.agent.status(c.peer)); }},
+		{"GET", "/v1/status", [](const Call &c) {
+			Status s = c.agent.status(c.peer);
+			s.budget = c.agent.budget(c.peer.uid);
+			return Response::json(200, s);
+		}},
+		{"GET", "/v1/budget", [](const Call &c) {
+			return Response::json(200, document({{"budget", c.agent.budget(c.peer.uid)}}));
+		}},
 		{"GET", "/v1/devices", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"devices", s.devices}, {"allocator", s.allocator}}));
@@ -96,14 +104,26 @@ const std::vector<Route> &routes()
 			r.command = field<std::string>(body, "command", "a string", std::string());
 			r.wait = field<bool>(body, "wait", "true or false", false);
 			r.waitMs = std::clamp(field<int>(body, "wait_ms", "milliseconds", 30000), 0, 60000);
+			std::optional<std::int64_t> limit;
+			if (body.contains("time_limit_seconds") && !body["time_limit_seconds"].is_null()) {
+				limit = field<std::int64_t>(body, "time_limit_seconds", "a number of seconds, 1 or more");
+				if (*limit <= 0 || *limit > 366 * 86400)
+					throw ApiError(400, "bad_request",
+						       "the field 'time_limit_seconds' must be 1 to 31622400 (a year) seconds");
+			}
+			r.timeLimitSeconds = c.agent.timeLimit(limit);
 			c.agent.admitJob();
+			std::string notice = c.agent.admitBudget(c.peer, c.agent.privileged(c.peer));
 			int index = c.agent.device(device).index;
 			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, index, [&c](int i) {
 				Device d = c.agent.device(i);
 				auto [price, currency] = c.agent.price(d.sku);
 				return PricedDevice{d, price, currency};
 			});
-			return Response::json(201, document({{"job", job}}));
+			Json answer = document({{"job", job}});
+			if (!notice.empty())
+				answer["budget_notice"] = notice;
+			return Response::json(201, answer);
 		}},
 		{"GET", "/v1/jobs/{}", [](const Call &c) {
 			auto job = c.agent.jobs().find(c.params[0]);

@@ -24,6 +24,7 @@ struct StartRequest {
 	std::string command;  // what to show; empty: the process's own command line
 	bool wait = false;    // wait for a busy device, up to waitMs, instead of failing at once
 	int waitMs = 0;
+	std::optional<std::int64_t> timeLimitSeconds; // checked against [jobs] by the caller; none: no limit
 };
 
 // A device as a job starts on it: its size now, and that size's price per GPU-minute.
@@ -76,13 +77,32 @@ public:
 	// Wakes every caller waiting for a device, so the agent can stop.
 	void shutdown();
 
+	// Ends the running jobs `which` picks, for `reason` (time_limit, budget): SIGTERM to each
+	// job's processes now, SIGKILL after the kill grace; each ends with that reason when its
+	// process does, billed up to then. Returns how many were told to stop.
+	int stopJobs(const std::string &reason, const std::function<bool(const Job &)> &which);
+	// How long a stopped job has between SIGTERM and SIGKILL ([jobs] kill_grace).
+	void setKillGrace(TimeMs ms);
+
 private:
 	struct Entry {
 		JobRow row;
 		int pidfd = -1;
 		bool starting = true;
 		std::optional<TimeMs> exitedAt;  // the process is gone; its launcher may still finish it
+		std::optional<std::string> stopReason; // the agent ends it (time_limit, budget): its end reason
+		std::optional<TimeMs> killAt;    // SIGKILL then if the process still lives
 	};
+
+	// A process the job log no longer holds (ended by a restarted agent at its deadline) that was
+	// sent SIGTERM and gets SIGKILL at killAt if it still lives.
+	struct Straggler {
+		pid_t pid = 0;
+		std::uint64_t pidStart = 0;
+		TimeMs killAt = 0;
+	};
+
+	void stopLocked(Entry &entry, const std::string &reason, TimeMs now);
 
 	Job endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
 		      std::optional<TimeMs> endedAt, bool reconstructed);
@@ -102,6 +122,8 @@ private:
 	std::map<int, Entry> byDevice_;      // device index -> its job (starting or running)
 	bool stopping_ = false;
 	TimeMs nextHeartbeat_ = 0;
+	TimeMs killGraceMs_ = 30000;
+	std::vector<Straggler> stragglers_;
 };
 
 // The usage record the allocator is sent for an ended job (allocator/API.md, POST /v1/usage).

@@ -2,10 +2,14 @@
 // a value that does not exist because no job holds GPUs.
 #include "device_view.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <fmt/core.h>
 
+#include <hac/billing.hpp>
+#include <hac/budget.hpp>
+#include <hac/duration.hpp>
 #include <hac/render.hpp>
 
 #include "common/local_time.hpp"
@@ -51,7 +55,29 @@ Table deviceTable(const Status &status)
 	return table;
 }
 
-std::string processes(const Status &status)
+// What is left of a job's time limit, rounded up to the second, or "-" for none.
+std::string timeLeft(const Job &job, TimeMs now)
+{
+	if (!job.deadline)
+		return "-";
+	return formatDuration((std::max<TimeMs>(0, *job.deadline - now) + 999) / 1000);
+}
+
+// "This month (UTC): 12.50 of 100.00 USD (12%)": the month-to-date cost and the budget, for the header.
+std::string budgetLine(const std::string &whose, const BudgetFigures &f, const std::string &currency)
+{
+	if (!f.limitMicro)
+		return fmt::format("{} this month (UTC): {} {}, no budget", whose, formatMicro(f.spentMicro), currency);
+	std::string line = fmt::format("{} this month (UTC): {} of {} {} ({}%)", whose, formatMicro(f.spentMicro),
+				       formatMicro(*f.limitMicro), currency, percentSpent(f.spentMicro, *f.limitMicro));
+	if (f.exhausted)
+		line += ": spent, new jobs refused";
+	else if (f.threshold > 0)
+		line += fmt::format(": past {}%", f.threshold);
+	return line;
+}
+
+std::string processes(const Status &status, TimeMs now)
 {
 	Table table({
 		{"Device", Align::Right},
@@ -59,6 +85,7 @@ std::string processes(const Status &status)
 		{"PID", Align::Right},
 		{"Process", Align::Left, kProcessWidth},
 		{"Memory Usage", Align::Right},
+		{"Time Left", Align::Right},
 	});
 	for (const Job &job : status.jobs) {
 		if (job.state == "ended")
@@ -73,6 +100,7 @@ std::string processes(const Status &status)
 			job.pid > 0 ? std::to_string(job.pid) : "-",
 			process,
 			mib(job.memoryUsedMib),
+			timeLeft(job, now),
 		});
 	}
 	if (table.rowCount() == 0)
@@ -101,14 +129,19 @@ std::string renderDeviceView(const Status &status, TimeMs now)
 {
 	Table devices = deviceTable(status);
 	std::string out = tools::formatLocalTime(now, "%a %b %e %H:%M:%S %Y") + "\n";
-	out += renderBox({fmt::format("Client Version: {}  Server Version: {}", HAC_VERSION,
-				      status.agentVersion.empty() ? "unknown" : status.agentVersion)},
-			 devices.width(), Align::Right);
+	std::vector<std::string> header{fmt::format("Client Version: {}  Server Version: {}", HAC_VERSION,
+						       status.agentVersion.empty() ? "unknown" : status.agentVersion)};
+	if (status.budget) {
+		header.push_back(budgetLine("VM", status.budget->vm, status.budget->currency));
+		if (status.budget->userFigures)
+			header.push_back(budgetLine(*status.budget->user, *status.budget->userFigures, status.budget->currency));
+	}
+	out += renderBox(header, devices.width(), Align::Right);
 	out += devices.render();
 	if (status.devices.empty())
 		out += "No devices are attached to this VM.\n";
 	out += allocatorNote(status.allocator, now);
-	out += "\n" + processes(status);
+	out += "\n" + processes(status, now);
 	return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -50,6 +51,12 @@ JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()
 {
 	if (epollFd_ < 0)
 		throw Error(ExitCode::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
+	wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	epoll_event ev{};
+	ev.events = EPOLLIN;
+	ev.data.fd = wakeFd_;
+	if (wakeFd_ < 0 || epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev) != 0)
+		throw Error(ExitCode::Failure, fmt::format("eventfd: {}", std::strerror(errno)));
 }
 
 JobTable::~JobTable()
@@ -57,6 +64,7 @@ JobTable::~JobTable()
 	for (auto &[device, entry] : byDevice_)
 		if (entry.pidfd >= 0)
 			close(entry.pidfd);
+	close(wakeFd_);
 	close(epollFd_);
 }
 
@@ -225,6 +233,11 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 	}
 	it->second.pidfd = pidfd;
 	watchLocked(it->second);
+	if (row.job.deadline) {
+		// run() may sleep past this deadline: wake it to take it into account.
+		std::uint64_t one = 1;
+		[[maybe_unused]] ssize_t n = write(wakeFd_, &one, sizeof(one));
+	}
 	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}{}", row.job.id, device, row.job.sku,
 		     row.job.gpus, row.job.pid, row.job.user,
 		     row.job.deadline ? fmt::format(", time limit {} (until {})", formatDuration(*row.job.timeLimitSeconds),
@@ -377,6 +390,11 @@ void JobTable::reapEnded()
 	int n = epoll_wait(epollFd_, events, 16, 0);
 	std::lock_guard lock(mutex_);
 	for (int i = 0; i < n; ++i) {
+		if (events[i].data.fd == wakeFd_) {
+			std::uint64_t count;
+			[[maybe_unused]] ssize_t r = read(wakeFd_, &count, sizeof(count));
+			continue;
+		}
 		for (auto &[device, entry] : byDevice_) {
 			if (entry.pidfd != events[i].data.fd)
 				continue;

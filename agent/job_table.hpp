@@ -116,6 +116,7 @@ private:
 	std::map<int, std::string> claims_;  // device -> the change under way
 	std::function<void()> wakeOutbox_;
 	int epollFd_;
+	int wakeFd_;                         // eventfd in the epoll set: a new deadline for run()'s sleep
 
 	std::mutex mutex_;
 	std::condition_variable freed_;      // a device became free

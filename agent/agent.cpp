@@ -18,6 +18,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <hac/duration.hpp>
 #include <hac/error.hpp>
 
 #include "access.hpp"
@@ -75,6 +76,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 	spdlog::info("job log {} at schema version {}; {} known device(s)", config_.database, JobLog::schemaVersion(),
 		     devices_.size());
 
+	jobs_.setKillGrace(config_.jobs.killGraceSeconds * 1000);
 	jobs_.reconcile();
 
 	// A refused token is a configuration error worth failing the start for; an allocator that
@@ -175,7 +177,11 @@ void Agent::run(std::function<AgentConfig()> loadConfig)
 	// Sleeps until a signal, stop(), a job's process ending, a job's heartbeat or the next
 	// watchdog ping; with no job and no watchdog it does not wake at all.
 	while (!stopping_) {
+		// The budget first: a job it stops gets its SIGKILL time from tick().
+		int untilBudget = watchBudget();
 		int timeout = jobs_.tick();
+		if (untilBudget >= 0)
+			timeout = timeout < 0 ? untilBudget : std::min(timeout, untilBudget);
 		if (pingEvery.count() > 0) {
 			Clock::time_point now = Clock::now();
 			if (now >= nextPing) {
@@ -238,6 +244,15 @@ void Agent::reload(const AgentConfig &next)
 		config_.allocator.heartbeatSeconds = next.allocator.heartbeatSeconds;
 		config_.allocator.retryMaxSeconds = next.allocator.retryMaxSeconds;
 		config_.outbox = next.outbox;
+		config_.jobs = next.jobs;
+		config_.budget = next.budget;
+	}
+	jobs_.setKillGrace(next.jobs.killGraceSeconds * 1000);
+	{
+		// A changed budget is looked at now: a lower limit may stop jobs, a higher one lifts the
+		// refusal (which each start computes afresh anyway).
+		std::lock_guard lock(mutex_);
+		nextBudgetCheck_ = 0;
 	}
 	setLogLevel(next.logLevel);
 	link_.setTimeouts(next.allocator);
@@ -246,6 +261,12 @@ void Agent::reload(const AgentConfig &next)
 		     "heartbeat {} s, retry cap {} s",
 		     next.file.empty() ? "built-in defaults" : next.file, next.logLevel, next.adminGroup, a.connectTimeoutMs,
 		     a.requestTimeoutMs, a.heartbeatSeconds, a.retryMaxSeconds);
+	spdlog::info("config reloaded: time limits default {}, max {}, kill grace {}; budget {}{}",
+		     next.jobs.defaultTimeLimitSeconds ? formatDuration(*next.jobs.defaultTimeLimitSeconds) : "none",
+		     next.jobs.maxTimeLimitSeconds ? formatDuration(*next.jobs.maxTimeLimitSeconds) : "none",
+		     formatDuration(next.jobs.killGraceSeconds),
+		     next.budget.monthlyLimitMicro ? formatMicro(*next.budget.monthlyLimitMicro) + " a month" : "none",
+		     next.budget.userLimitsMicro.empty() ? "" : fmt::format(", {} user limit(s)", next.budget.userLimitsMicro.size()));
 	// The link thread may be asleep for the old heartbeat: wake it to take the new one.
 	wakeLink();
 }
@@ -552,6 +573,19 @@ UsageReport Agent::usage(const Peer &peer, const UsageQuery &query)
 	};
 	UsageSources sources{usageLog_, fetch, allocator, config().adminGroup};
 	return usageReport(query, peer, privileged(peer), sources, nowMs());
+}
+
+std::optional<std::int64_t> Agent::timeLimit(std::optional<std::int64_t> requested)
+{
+	JobSettings jobs = config().jobs;
+	std::optional<std::int64_t> limit = requested ? requested : jobs.defaultTimeLimitSeconds;
+	if (limit && jobs.maxTimeLimitSeconds && *limit > *jobs.maxTimeLimitSeconds)
+		throw ApiError(400, "time_limit_too_long",
+			       fmt::format("the time limit {} is above this VM's maximum of {} ([jobs] max_time_limit in "
+					   "agent.toml); ask for {} or less", formatDuration(*limit),
+					   formatDuration(*jobs.maxTimeLimitSeconds), formatDuration(*jobs.maxTimeLimitSeconds)),
+			       Json{{"time_limit_seconds", *limit}, {"max_time_limit_seconds", *jobs.maxTimeLimitSeconds}});
+	return limit;
 }
 
 std::string Agent::account()

@@ -13,6 +13,8 @@
 #include <random>
 #include <thread>
 
+#include <map>
+
 #include <hac/types.hpp>
 #include <hac/usage.hpp>
 
@@ -87,6 +89,16 @@ public:
 	void admitJob();
 	std::string account();
 
+	// Budgets (budget.cpp). This month's spending and the budgets that apply to `uid`.
+	BudgetStatus budget(uid_t uid);
+	// Before a job starts: throws ApiError 402 budget_exhausted when the VM's or the caller's
+	// budget is spent, unless the caller is privileged. Returns the warning the caller is due (a
+	// threshold crossed that this user was not told of this month), or "".
+	std::string admitBudget(const Peer &peer, bool privileged);
+	// The time limit a job asking for `requested` seconds gets: the request, else [jobs]
+	// default_time_limit. Throws ApiError 400 time_limit_too_long above max_time_limit.
+	std::optional<std::int64_t> timeLimit(std::optional<std::int64_t> requested);
+
 private:
 	void linkLoop();
 	void contactAllocator();
@@ -110,6 +122,20 @@ private:
 	void wakeLink();
 	void reloadFrom(const std::function<AgentConfig()> &loadConfig);
 
+	// This month's (UTC) billed and running jobs' cost in the catalog's currency, per uid too.
+	struct Spending {
+		std::string currency;
+		TimeMs monthStart = 0;
+		TimeMs monthEnd = 0;
+		std::int64_t vmMicro = 0;
+		std::map<std::uint32_t, std::int64_t> byUid;
+	};
+	Spending spending(TimeMs now);
+	static BudgetStatus budgetStatus(const Spending &s, uid_t uid, const BudgetSettings &settings, TimeMs now);
+	// Logs each warning threshold crossed, once a month, and with on_exhausted = "stop" stops the
+	// jobs of a spent budget. Returns the milliseconds until the next check, or -1 with no budget.
+	int watchBudget();
+
 	mutable std::mutex configMutex_; // guards config_'s reloadable keys (taken after mutex_, never before)
 	AgentConfig config_;
 	Token token_;
@@ -127,6 +153,7 @@ private:
 	std::uint64_t contactsEnded_ = 0; // ... and ended, answered or not
 	std::condition_variable contacted_; // notified when one ends or succeeds, and on stop()
 	bool outboxWarned_ = false;     // the outbox is at or above half its cap, and the log said so
+	TimeMs nextBudgetCheck_ = 0;    // watchBudget()'s next look at the spending
 
 	std::mutex wakeMutex_;
 	std::condition_variable wake_;

@@ -4,9 +4,80 @@
 #include <cstdlib>
 #include <sys/stat.h>
 
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include <hac/budget.hpp>
 #include <hac/config.hpp>
+#include <hac/duration.hpp>
 
 namespace hac {
+
+namespace {
+
+std::optional<std::int64_t> duration(const ConfigSection &section, const char *key)
+{
+	auto text = section.string(key);
+	if (!text)
+		return std::nullopt;
+	auto seconds = parseDuration(*text);
+	if (!seconds)
+		section.fail(key, fmt::format("'{}' is not a duration; write e.g. \"90m\", \"2h\", \"1d\", \"1:30:00\" or "
+					      "\"1-00:00:00\" (more than 0, at most a year)", *text));
+	return seconds;
+}
+
+std::int64_t money(const ConfigSection &section, const char *key, const std::string &text)
+{
+	auto micro = parseMoney(text);
+	if (!micro)
+		section.fail(key, fmt::format("'{}' is not an amount; write it as a string of digits with at most six "
+					      "decimals, in the catalog's currency, e.g. \"500\" or \"12.50\"", text));
+	return *micro;
+}
+
+void readJobs(const ConfigSection &section, JobSettings &jobs)
+{
+	jobs.defaultTimeLimitSeconds = duration(section, "default_time_limit");
+	jobs.maxTimeLimitSeconds = duration(section, "max_time_limit");
+	if (auto grace = duration(section, "kill_grace"))
+		jobs.killGraceSeconds = *grace;
+	if (jobs.defaultTimeLimitSeconds && jobs.maxTimeLimitSeconds && *jobs.defaultTimeLimitSeconds > *jobs.maxTimeLimitSeconds)
+		section.fail("default_time_limit", fmt::format("{} is above max_time_limit ({}); lower it or raise the maximum",
+							       formatDuration(*jobs.defaultTimeLimitSeconds),
+							       formatDuration(*jobs.maxTimeLimitSeconds)));
+	section.finish();
+}
+
+void readBudget(const ConfigSection &section, BudgetSettings &budget)
+{
+	if (auto limit = section.string("monthly_limit"))
+		budget.monthlyLimitMicro = money(section, "monthly_limit", *limit);
+	if (auto thresholds = section.integers("thresholds", 1, 1000)) {
+		if (thresholds->empty())
+			section.fail("thresholds", "expected at least one percentage, e.g. [50, 80, 100]");
+		budget.thresholds.assign(thresholds->begin(), thresholds->end());
+		std::sort(budget.thresholds.begin(), budget.thresholds.end());
+		budget.thresholds.erase(std::unique(budget.thresholds.begin(), budget.thresholds.end()), budget.thresholds.end());
+	}
+	budget.onExhausted = section.string("on_exhausted", budget.onExhausted);
+	if (budget.onExhausted != "refuse" && budget.onExhausted != "stop")
+		section.fail("on_exhausted", "expected \"refuse\" (new jobs are refused) or \"stop\" (running jobs are ended too)");
+	for (const ConfigSection &user : section.tables("user")) {
+		auto name = user.string("name");
+		auto limit = user.string("monthly_limit");
+		if (!name || name->empty())
+			user.fail("name", "missing: each [[budget.user]] names a login name");
+		if (!limit)
+			user.fail("monthly_limit", "missing: each [[budget.user]] gives its monthly_limit");
+		budget.userLimitsMicro.emplace_back(*name, money(user, "monthly_limit", *limit));
+		user.finish();
+	}
+	section.finish();
+}
+
+} // namespace
 
 AgentConfig loadAgentConfig(const std::string &file)
 {
@@ -46,6 +117,10 @@ AgentConfig loadAgentConfig(const std::string &file)
 		config.outbox.maxRecords = section->integer("max_records", config.outbox.maxRecords, 2, 100000000);
 		section->finish();
 	}
+	if (auto section = root.table("jobs"))
+		readJobs(*section, config.jobs);
+	if (auto section = root.table("budget"))
+		readBudget(*section, config.budget);
 	root.finish();
 	return config;
 }

@@ -1,7 +1,10 @@
 // hac-agent's settings, read from agent.toml (man 5 hac-agent.toml).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace hac {
 
@@ -20,6 +23,23 @@ struct OutboxSettings {
 	long maxRecords = 10000;        // new jobs are refused at this many; completions never are
 };
 
+// Time limits on jobs, as Slurm's --time (hac-run --time).
+struct JobSettings {
+	std::optional<std::int64_t> defaultTimeLimitSeconds;  // for a job that asks for none; none: no limit
+	std::optional<std::int64_t> maxTimeLimitSeconds;      // a request above it is refused, not cut
+	std::int64_t killGraceSeconds = 30;                   // SIGTERM at the limit, SIGKILL this long after
+};
+
+// A monthly budget on the VM's spending (UTC months, in the catalog's currency), and per user.
+struct BudgetSettings {
+	std::optional<std::int64_t> monthlyLimitMicro;       // none: spending is shown, nothing refused
+	std::vector<std::pair<std::string, std::int64_t>> userLimitsMicro; // login name -> limit
+	std::vector<int> thresholds = {50, 80, 100};         // percent, ascending; each said once a month
+	std::string onExhausted = "refuse";                  // refuse: new jobs; stop: running jobs too
+
+	bool any() const { return monthlyLimitMicro || !userLimitsMicro.empty(); }
+};
+
 struct AgentConfig {
 	std::string file;               // where it was read from; empty for built-in defaults
 	std::string socket = "/run/hac/agent.sock";
@@ -30,6 +50,8 @@ struct AgentConfig {
 	std::string logLevel = "info";
 	AllocatorSettings allocator;
 	OutboxSettings outbox;
+	JobSettings jobs;
+	BudgetSettings budget;
 };
 
 // Reads `file`; with an empty `file`, $HAC_CONFIG or else /etc/hac/agent.toml, whose absence

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <hac/budget.hpp>
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/usage.hpp>
@@ -78,9 +79,18 @@ const std::vector<Route> &routes()
 							     {"job_log", c.agent.jobLogState()}, {"allocator", s.allocator}}));
 		}},
 		{"GET", "/v1/status", [](const Call &c) {
-			Json status = c.agent.status(c.peer);
-			status["job_log"] = c.agent.jobLogState();
+			Status s = c.agent.status(c.peer);
+			Json logState = c.agent.jobLogState();
+			// The month's spending reads the job log: not while a write to it waits on the disk, as
+			// reads never wait on a stalled writer.
+			if (logState["writable"].get<bool>())
+				s.budget = c.agent.budget(c.peer.uid);
+			Json status = s;
+			status["job_log"] = logState;
 			return Response::json(200, status);
+		}},
+		{"GET", "/v1/budget", [](const Call &c) {
+			return Response::json(200, document({{"budget", c.agent.budget(c.peer.uid)}}));
 		}},
 		{"GET", "/v1/devices", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
@@ -112,14 +122,26 @@ const std::vector<Route> &routes()
 			int ownBound = (r.wait ? r.waitMs : 0) + static_cast<int>(c.agent.config().allocator.requestTimeoutMs) + 1000;
 			r.deadlineMs = std::clamp(field<int>(body, "deadline_ms", "milliseconds", ownBound), 0, kMaxStartDeadlineMs);
 			r.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.deadlineMs);
+			std::optional<std::int64_t> limit;
+			if (body.contains("time_limit_seconds") && !body["time_limit_seconds"].is_null()) {
+				limit = field<std::int64_t>(body, "time_limit_seconds", "a number of seconds, 1 or more");
+				if (*limit <= 0 || *limit > 366 * 86400)
+					throw ApiError(400, "bad_request",
+						       "the field 'time_limit_seconds' must be 1 to 31622400 (a year) seconds");
+			}
+			r.timeLimitSeconds = c.agent.timeLimit(limit);
 			c.agent.admitJob();
+			std::string notice = c.agent.admitBudget(c.peer, c.agent.privileged(c.peer));
 			int index = c.agent.device(device).index;
 			Job job = c.agent.jobs().start(c.peer, c.agent.privileged(c.peer), r, index, [&c](int i) {
 				Device d = c.agent.device(i);
 				auto [price, currency] = c.agent.price(d.sku);
 				return PricedDevice{d, price, currency};
 			});
-			return Response::json(201, document({{"job", job}}));
+			Json answer = document({{"job", job}});
+			if (!notice.empty())
+				answer["budget_notice"] = notice;
+			return Response::json(201, answer);
 		}},
 		{"GET", "/v1/jobs/{}", [](const Call &c) {
 			auto job = c.agent.jobs().find(c.params[0]);

@@ -22,6 +22,7 @@ const std::vector<std::string_view> kMigrations = {
 #include "migrations_v2.inc"
 #include "migrations_v3.inc"
 #include "migrations_v4.inc"
+#include "migrations_v5.inc"
 };
 
 std::string checkedPath(const std::string &path)
@@ -244,7 +245,7 @@ namespace {
 constexpr const char *kJobColumns =
 	"id, device, sku, gpus, uid, pid, command, name, state, started_at, ended_at, memory_used_mib, "
 	"exit_status, end_reason, billable, reconstructed, device_id, pid_start, price_micro_per_gpu_minute, "
-	"currency, heartbeat_at";
+	"currency, heartbeat_at, time_limit_seconds, deadline_at";
 
 } // namespace
 
@@ -279,6 +280,8 @@ std::vector<JobRow> JobLog::selectJobs(const std::string &where, const std::stri
 		row.priceMicroPerGpuMinute = s.integer(18);
 		row.currency = s.text(19);
 		row.heartbeatAt = s.integer(20);
+		j.timeLimitSeconds = s.optInteger(21);
+		j.deadline = s.optInteger(22);
 		out.push_back(std::move(row));
 	}
 	return out;
@@ -290,21 +293,21 @@ void JobLog::insertStarting(const JobRow &row)
 	const Job &j = row.job;
 	write([&] {
 		db_.prepare("INSERT INTO jobs (id, device, device_id, sku, gpus, price_micro_per_gpu_minute, currency, uid, "
-			    "pid, pid_start, command, name, state, started_at, heartbeat_at) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'starting', ?13, ?13)")
+			    "pid, pid_start, command, name, state, started_at, heartbeat_at, time_limit_seconds) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'starting', ?13, ?13, ?14)")
 			.bind(1, j.id).bind(2, j.device).bind(3, row.deviceId).bind(4, j.sku).bind(5, j.gpus)
 			.bind(6, row.priceMicroPerGpuMinute).bind(7, row.currency).bind(8, std::int64_t(j.uid)).bind(9, j.pid)
 			.bind(10, static_cast<std::int64_t>(row.pidStart)).bind(11, j.command).bind(12, j.name)
-			.bind(13, j.startedAt).run();
+			.bind(13, j.startedAt).bind(14, j.timeLimitSeconds).run();
 	});
 }
 
-void JobLog::markRunning(const std::string &id, TimeMs startedAt)
+void JobLog::markRunning(const std::string &id, TimeMs startedAt, std::optional<TimeMs> deadline)
 {
 	std::lock_guard lock(mutex_);
 	write([&] {
-		db_.prepare("UPDATE jobs SET state = 'running', started_at = ?2, heartbeat_at = ?2 WHERE id = ?1")
-			.bind(1, id).bind(2, startedAt).run();
+		db_.prepare("UPDATE jobs SET state = 'running', started_at = ?2, heartbeat_at = ?2, deadline_at = ?3 WHERE id = ?1")
+			.bind(1, id).bind(2, startedAt).bind(3, deadline).run();
 	});
 }
 

@@ -70,7 +70,8 @@ public:
 
 	// Jobs: each call is one transaction, committed before it returns.
 	void insertStarting(const JobRow &row);
-	void markRunning(const std::string &id, TimeMs startedAt);
+	// The job holds its GPUs from `startedAt`; a time limit ends it at `deadline`.
+	void markRunning(const std::string &id, TimeMs startedAt, std::optional<TimeMs> deadline = std::nullopt);
 	void deleteStarting(const std::string &id);
 	// Ends the job, stores its bill, and queues its usage record in the same transaction.
 	void endJob(const Job &ended, const Charge &charge, const std::string &usageBody);

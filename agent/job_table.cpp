@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include <hac/billing.hpp>
+#include <hac/duration.hpp>
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/uuid.hpp>
@@ -60,6 +63,12 @@ JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()
 {
 	if (epollFd_ < 0)
 		throw Error(ExitCode::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
+	wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	epoll_event ev{};
+	ev.events = EPOLLIN;
+	ev.data.fd = wakeFd_;
+	if (wakeFd_ < 0 || epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev) != 0)
+		throw Error(ExitCode::Failure, fmt::format("eventfd: {}", std::strerror(errno)));
 }
 
 JobTable::~JobTable()
@@ -67,6 +76,7 @@ JobTable::~JobTable()
 	for (auto &[device, entry] : byDevice_)
 		if (entry.pidfd >= 0)
 			close(entry.pidfd);
+	close(wakeFd_);
 	close(epollFd_);
 }
 
@@ -82,7 +92,7 @@ void JobTable::reconcile()
 {
 	std::lock_guard lock(mutex_);
 	for (JobRow &row : log_.openJobs()) {
-		Entry entry{row, -1, false, std::nullopt, {}};
+		Entry entry{row, -1, false, std::nullopt, {}, std::nullopt, std::nullopt};
 		auto it = byDevice_.emplace(row.job.device, entry).first;
 		if (row.job.state == "starting") {
 			// The agent stopped while asking the allocator: whether GPUs were lent is unknown,
@@ -92,6 +102,25 @@ void JobTable::reconcile()
 		}
 		auto process = readProcess(row.job.pid);
 		int pidfd = process && process->startTicks == row.pidStart ? openPidfd(row.job.pid) : -1;
+		std::optional<TimeMs> deadline = row.job.deadline;
+		if (pidfd < 0 && deadline && *deadline <= row.heartbeatAt) {
+			spdlog::info("job {} (pid {}) reached its time limit while the agent was down: ended at its deadline {}",
+				     row.job.id, row.job.pid, formatTime(*deadline));
+			endLocked(it, "time_limit", std::nullopt, *deadline, true);
+			continue;
+		}
+		if (pidfd >= 0 && deadline && nowMs() >= *deadline) {
+			// Its processes are told to stop as at the limit, and the job is dated at its deadline:
+			// the time the agent was away is not billed beyond what the limit allowed.
+			close(pidfd);
+			int signalled = signalJob(row.job.pid, SIGTERM);
+			stragglers_.push_back(Straggler{row.job.pid, row.pidStart, nowMs() + killGraceMs_});
+			spdlog::info("job {} (pid {}) passed its time limit while the agent was down: ended at its deadline {}; "
+				     "sent SIGTERM to {} process(es), SIGKILL in {} s if they have not ended",
+				     row.job.id, row.job.pid, formatTime(*deadline), signalled, killGraceMs_ / 1000);
+			endLocked(it, "time_limit", std::nullopt, *deadline, false);
+			continue;
+		}
 		if (pidfd < 0) {
 			spdlog::info("job {} (pid {}) ended while the agent was down: closed at its last heartbeat {}",
 				     row.job.id, row.job.pid, formatTime(row.heartbeatAt));
@@ -213,10 +242,12 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		job.pid = process->pid;
 		job.command = request.command.empty() ? process->command : request.command;
 		job.name = request.name;
+		job.timeLimitSeconds = request.timeLimitSeconds;
 		job.state = "starting";
 		job.startedAt = nowMs();
 		row.pidStart = process->startTicks;
-		byDevice_.emplace(device, Entry{row, -1, true, std::nullopt, processExe(process->pid)});
+		byDevice_.emplace(device, Entry{row, -1, true, std::nullopt, processExe(process->pid), std::nullopt,
+						  std::nullopt});
 	}
 
 	auto release = [&] {
@@ -290,9 +321,11 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 	}
 	row.job.startedAt = nowMs();
 	row.job.state = "running";
+	if (row.job.timeLimitSeconds)
+		row.job.deadline = row.job.startedAt + *row.job.timeLimitSeconds * 1000;
 	it->second.row = row;
 	it->second.starting = false;
-	log_.markRunning(row.job.id, row.job.startedAt);
+	log_.markRunning(row.job.id, row.job.startedAt, row.job.deadline);
 	int pidfd = openPidfd(row.job.pid);
 	auto again = readProcess(row.job.pid);
 	if (pidfd < 0 || !again || again->startTicks != row.pidStart) {
@@ -309,8 +342,16 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		throw late("the job log was slow to write");
 	}
 	watchLocked(it->second);
-	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}", row.job.id, device, row.job.sku,
-		     row.job.gpus, row.job.pid, row.job.user);
+	if (row.job.deadline) {
+		// run() may sleep past this deadline: wake it to take it into account.
+		std::uint64_t one = 1;
+		[[maybe_unused]] ssize_t n = write(wakeFd_, &one, sizeof(one));
+	}
+	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}{}", row.job.id, device, row.job.sku,
+		     row.job.gpus, row.job.pid, row.job.user,
+		     row.job.deadline ? fmt::format(", time limit {} (until {})", formatDuration(*row.job.timeLimitSeconds),
+						    formatTime(*row.job.deadline))
+				      : "");
 	return row.job;
 }
 
@@ -390,7 +431,7 @@ Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, i
 			spdlog::warn("job {}: its launcher says the command could not be executed, but {}: ended as finished, "
 				     "billable", id, refusal);
 	}
-	return endLocked(it, "finished", exitStatus, it->second.exitedAt, false);
+	return endLocked(it, it->second.stopReason.value_or("finished"), exitStatus, it->second.exitedAt, false);
 }
 
 void JobTable::reportMemory(const Peer &peer, bool privileged, const std::string &id, std::int64_t mib)
@@ -487,6 +528,11 @@ void JobTable::reapEnded()
 	int n = epoll_wait(epollFd_, events, 16, 0);
 	std::lock_guard lock(mutex_);
 	for (int i = 0; i < n; ++i) {
+		if (events[i].data.fd == wakeFd_) {
+			std::uint64_t count;
+			[[maybe_unused]] ssize_t r = read(wakeFd_, &count, sizeof(count));
+			continue;
+		}
 		for (auto &[device, entry] : byDevice_) {
 			if (entry.pidfd != events[i].data.fd)
 				continue;
@@ -502,6 +548,18 @@ int JobTable::tick()
 	TimeMs now = nowMs();
 	TimeMs next = -1;
 	auto sooner = [&](TimeMs at) { next = next < 0 ? at : std::min(next, at); };
+	std::erase_if(stragglers_, [&](const Straggler &s) {
+		auto process = readProcess(s.pid);
+		if (!process || process->startTicks != s.pidStart)
+			return true;
+		if (now < s.killAt) {
+			sooner(s.killAt);
+			return false;
+		}
+		spdlog::warn("pid {} still runs {} ms after SIGTERM: sending SIGKILL", s.pid, killGraceMs_);
+		signalJob(s.pid, SIGKILL);
+		return true;
+	});
 	for (auto it = byDevice_.begin(); it != byDevice_.end();) {
 		auto following = std::next(it);
 		Entry &entry = it->second;
@@ -511,9 +569,29 @@ int JobTable::tick()
 			if ((!process || process->startTicks != entry.row.pidStart) && now >= nextHeartbeat_)
 				entry.exitedAt = now;
 		}
+		if (!entry.exitedAt && !entry.starting) {
+			const Job &job = entry.row.job;
+			if (job.deadline && !entry.stopReason) {
+				if (now >= *job.deadline)
+					stopLocked(entry, "time_limit", now);
+				else
+					sooner(*job.deadline);
+			}
+			if (entry.killAt && now >= *entry.killAt) {
+				auto process = readProcess(job.pid);
+				if (process && process->startTicks == entry.row.pidStart) {
+					spdlog::warn("job {} (pid {}) still runs {} ms after SIGTERM: sending SIGKILL", job.id, job.pid,
+						     killGraceMs_);
+					signalJob(job.pid, SIGKILL);
+				}
+				entry.killAt.reset();
+			} else if (entry.killAt) {
+				sooner(*entry.killAt);
+			}
+		}
 		if (entry.exitedAt && now >= *entry.exitedAt + kExitGraceMs) {
 			try {
-				endLocked(it, "process_died", std::nullopt, entry.exitedAt, false);
+				endLocked(it, entry.stopReason.value_or("process_died"), std::nullopt, entry.exitedAt, false);
 			} catch (const std::exception &e) {
 				spdlog::error("cannot record the end of job {}: {}; retrying", entry.row.job.id, e.what());
 				sooner(now + kHeartbeatMs);
@@ -536,6 +614,43 @@ int JobTable::tick()
 		sooner(nextHeartbeat_);
 	}
 	return next < 0 ? -1 : static_cast<int>(std::max<TimeMs>(0, next - now));
+}
+
+void JobTable::stopLocked(Entry &entry, const std::string &reason, TimeMs now)
+{
+	const Job &job = entry.row.job;
+	entry.stopReason = reason;
+	entry.killAt = now + killGraceMs_;
+	auto process = readProcess(job.pid);
+	if (!process || process->startTicks != entry.row.pidStart)
+		return; // already gone: the next tick ends it, with this reason
+	int signalled = signalJob(job.pid, SIGTERM);
+	std::string why = reason == "time_limit" && job.timeLimitSeconds
+				  ? fmt::format("reached its time limit of {}", formatDuration(*job.timeLimitSeconds))
+				  : reason == "budget" ? "is stopped because the month's budget is spent ([budget] on_exhausted = \"stop\")"
+						       : "is stopped (" + reason + ")";
+	spdlog::info("job {} (pid {} of {}) {}: sent SIGTERM to {} process(es), SIGKILL in {} ms if it has not ended",
+		     job.id, job.pid, userName(job.uid), why, signalled, killGraceMs_);
+}
+
+int JobTable::stopJobs(const std::string &reason, const std::function<bool(const Job &)> &which)
+{
+	std::lock_guard lock(mutex_);
+	TimeMs now = nowMs();
+	int stopped = 0;
+	for (auto &[device, entry] : byDevice_) {
+		if (entry.starting || entry.stopReason || entry.exitedAt || !which(entry.row.job))
+			continue;
+		stopLocked(entry, reason, now);
+		++stopped;
+	}
+	return stopped;
+}
+
+void JobTable::setKillGrace(TimeMs ms)
+{
+	std::lock_guard lock(mutex_);
+	killGraceMs_ = ms;
 }
 
 void JobTable::shutdown()

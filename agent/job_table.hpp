@@ -30,6 +30,7 @@ struct StartRequest {
 	// never billed (agent/API.md, POST /v1/jobs, "deadline_ms").
 	std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 	int deadlineMs = 0;   // the same, as the caller gave it, for messages
+	std::optional<std::int64_t> timeLimitSeconds; // checked against [jobs] by the caller; none: no limit
 };
 
 // A device as a job starts on it: its size now, and that size's price per GPU-minute.
@@ -89,6 +90,13 @@ public:
 	// Wakes every caller waiting for a device, so the agent can stop.
 	void shutdown();
 
+	// Ends the running jobs `which` picks, for `reason` (time_limit, budget): SIGTERM to each
+	// job's processes now, SIGKILL after the kill grace; each ends with that reason when its
+	// process does, billed up to then. Returns how many were told to stop.
+	int stopJobs(const std::string &reason, const std::function<bool(const Job &)> &which);
+	// How long a stopped job has between SIGTERM and SIGKILL ([jobs] kill_grace).
+	void setKillGrace(TimeMs ms);
+
 private:
 	struct Entry {
 		JobRow row;
@@ -96,9 +104,22 @@ private:
 		bool starting = true;
 		std::optional<TimeMs> exitedAt;  // the process is gone; its launcher may still finish it
 		std::string exe;                 // the program the process ran when registered
+		std::optional<std::string> stopReason; // the agent ends it (time_limit, budget): its end reason
+		std::optional<TimeMs> killAt;    // SIGKILL then if the process still lives
 	};
 
 	std::string execClaimRefusal(const Entry &entry, const Peer &peer) const;
+
+	// A process the job log no longer holds (ended by a restarted agent at its deadline) that was
+	// sent SIGTERM and gets SIGKILL at killAt if it still lives.
+	struct Straggler {
+		pid_t pid = 0;
+		std::uint64_t pidStart = 0;
+		TimeMs killAt = 0;
+	};
+
+	void stopLocked(Entry &entry, const std::string &reason, TimeMs now);
+
 	Job endLocked(std::map<int, Entry>::iterator it, const std::string &reason, std::optional<int> exitStatus,
 		      std::optional<TimeMs> endedAt, bool reconstructed);
 	std::map<int, Entry>::iterator findLocked(const std::string &id);
@@ -111,6 +132,7 @@ private:
 	std::map<int, std::string> claims_;  // device -> the change under way
 	std::function<void()> wakeOutbox_;
 	int epollFd_;
+	int wakeFd_;                         // eventfd in the epoll set: a new deadline for run()'s sleep
 
 	std::timed_mutex mutex_;             // timed: running() waits on it only so long
 	std::condition_variable_any freed_;  // a device became free
@@ -122,6 +144,8 @@ private:
 	TimeMs nextHeartbeat_ = 0;
 	std::mutex lastSeenMutex_;
 	std::vector<Job> lastSeen_;          // what running() last returned
+	TimeMs killGraceMs_ = 30000;
+	std::vector<Straggler> stragglers_;
 };
 
 // The usage record the allocator is sent for an ended job (allocator/API.md, POST /v1/usage).

@@ -2,9 +2,12 @@
 // command name holding spaces or parentheses cannot shift the fields.
 #include "process.hpp"
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <vector>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,6 +80,42 @@ std::string processExe(pid_t pid)
 	char buf[4096];
 	ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof(buf));
 	return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+namespace {
+
+// The children of `pid`, from /proc/PID/task/*/children (every thread's, as a child may belong
+// to any thread).
+std::vector<pid_t> children(pid_t pid)
+{
+	std::vector<pid_t> out;
+	std::error_code ec;
+	for (const auto &task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+		std::ifstream file(task.path() / "children");
+		pid_t child;
+		while (file >> child)
+			out.push_back(child);
+	}
+	return out;
+}
+
+} // namespace
+
+int signalJob(pid_t pid, int signo)
+{
+	if (pid <= 0)
+		return 0;
+	if (getpgid(pid) == pid)
+		return kill(-pid, signo) == 0 ? 1 : 0;
+	// Parents first, collected before any is signalled, so a child orphaned meanwhile is still hit.
+	std::vector<pid_t> tree{pid};
+	for (std::size_t i = 0; i < tree.size() && tree.size() < 4096; ++i)
+		for (pid_t child : children(tree[i]))
+			tree.push_back(child);
+	int signalled = 0;
+	for (pid_t p : tree)
+		signalled += kill(p, signo) == 0 ? 1 : 0;
+	return signalled;
 }
 
 int openPidfd(pid_t pid)

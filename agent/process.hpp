@@ -33,6 +33,12 @@ std::optional<ProcessInfo> readProcess(pid_t pid);
 // changes it, so comparing two readings tells whether the process ran another program between.
 std::string processExe(pid_t pid);
 
+// Sends `signo` to a job's processes: its process group when the job's process leads one (a
+// session or group of its own holds just the job), else the process and every descendant of it
+// (hac-run's child shares the caller's group, which must not be signalled). Returns how many
+// processes or groups were signalled.
+int signalJob(pid_t pid, int signo);
+
 // A pidfd (pidfd_open(2)) that becomes readable when the process ends; -1 when it is gone.
 int openPidfd(pid_t pid);
 

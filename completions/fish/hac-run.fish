@@ -8,5 +8,6 @@ complete -c hac-run -s v -l version -d 'Print the version and exit'
 complete -c hac-run -s d -l device -x -a '(__hac_run_devices)' -d 'Device index'
 complete -c hac-run -l no-wait -d 'Fail at once (exit 6) when the device is busy'
 complete -c hac-run -s n -l name -x -d 'A name for the job'
+complete -c hac-run -s t -l time -x -a '30m 1h 2h 12h 1d' -d 'End the job after this long (90m, 2h, 1d, H:MM:SS)'
 complete -c hac-run -l socket -r -F -d "hac-agent's socket"
 complete -c hac-run -n '__fish_seen_subcommand_from --' -x -a '(__fish_complete_subcommand --fcs-skip=1)'

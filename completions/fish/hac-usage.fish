@@ -13,4 +13,5 @@ complete -c hac-usage -l all-users -d "Everyone's usage"
 complete -c hac-usage -l format -x -a 'table csv json' -d 'Table, CSV or JSON'
 complete -c hac-usage -l json -d 'The same as --format json'
 complete -c hac-usage -l reconcile -d "Compare the job log with the allocator's records"
+complete -c hac-usage -l budget -d "This month's budget: limit, spent, remaining, forecast"
 complete -c hac-usage -l socket -r -F -d "The agent's socket"

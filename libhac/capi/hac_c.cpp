@@ -21,6 +21,7 @@ struct hac_job {
 	std::string socketPath;
 	std::string id;
 	int device = 0;
+	int64_t deadlineMs = 0;
 };
 
 namespace {
@@ -76,9 +77,17 @@ void hac_close(hac_client *client)
 
 int hac_job_begin(hac_client *client, int device, const char *name, unsigned flags, hac_job **job)
 {
+	return hac_job_begin_with_limit(client, device, name, flags, 0, job);
+}
+
+int hac_job_begin_with_limit(hac_client *client, int device, const char *name, unsigned flags,
+			     int64_t time_limit_seconds, hac_job **job)
+{
 	return guarded([&] {
 		require(client != nullptr && job != nullptr, "hac_job_begin: the client or job pointer is NULL");
 		require(device >= -1, "hac_job_begin: the device must be an index (0, 1, ...) or -1 for the default");
+		require(time_limit_seconds >= 0, "hac_job_begin_with_limit: the time limit must be 0 (the agent's default) "
+						 "or a number of seconds");
 		*job = nullptr;
 		hac::AgentClient agent(client->socketPath);
 		hac::JobRequest request;
@@ -87,11 +96,13 @@ int hac_job_begin(hac_client *client, int device, const char *name, unsigned fla
 			request.device = device;
 		request.name = name ? name : "";
 		request.noWait = (flags & HAC_NO_WAIT) != 0;
+		if (time_limit_seconds > 0)
+			request.timeLimitSeconds = time_limit_seconds;
 		hac::Job begun = hac::beginJob(agent, request, [flags](const std::string &notice) {
 			if (!(flags & HAC_QUIET))
 				std::fprintf(stderr, "hac: %s\n", notice.c_str());
 		});
-		*job = new hac_job{client->socketPath, begun.id, begun.device};
+		*job = new hac_job{client->socketPath, begun.id, begun.device, begun.deadline.value_or(0)};
 	});
 }
 
@@ -103,6 +114,11 @@ const char *hac_job_id(const hac_job *job)
 int hac_job_device(const hac_job *job)
 {
 	return job ? job->device : -1;
+}
+
+int64_t hac_job_deadline_ms(const hac_job *job)
+{
+	return job ? job->deadlineMs : 0;
 }
 
 int hac_job_report_memory(hac_job *job, int64_t memory_used_mib)
@@ -147,6 +163,7 @@ const char *hac_strerror(int status)
 	case HAC_CONFLICT: return "conflict: the device is in use";
 	case HAC_NOT_FOUND: return "not found";
 	case HAC_TIMED_OUT: return "timed out";
+	case HAC_BUDGET_EXHAUSTED: return "budget exhausted";
 	default: return "unknown status";
 	}
 }

@@ -28,7 +28,8 @@ enum hac_status {
 	HAC_PERMISSION_DENIED = 5,
 	HAC_CONFLICT = 6,             /* the device is busy and HAC_NO_WAIT was given */
 	HAC_NOT_FOUND = 7,            /* no such device, or the job has already ended */
-	HAC_TIMED_OUT = 9
+	HAC_TIMED_OUT = 9,
+	HAC_BUDGET_EXHAUSTED = 11     /* the month's budget is spent: the agent refuses new jobs */
 };
 
 /* Flags of hac_job_begin. */
@@ -51,9 +52,19 @@ void hac_close(hac_client *client);
  * process exits. Free *job with hac_job_free(), which does not end the job. */
 int hac_job_begin(hac_client *client, int device, const char *name, unsigned flags, hac_job **job);
 
+/* As hac_job_begin, with a time limit (since HAC_1.1): the agent ends the job time_limit_seconds
+ * after it starts (SIGTERM to its processes, SIGKILL after the agent's kill grace, end reason
+ * time_limit). 0 means the agent's default ([jobs] default_time_limit, none unless set); a limit
+ * above the agent's [jobs] max_time_limit is refused with HAC_USAGE. */
+int hac_job_begin_with_limit(hac_client *client, int device, const char *name, unsigned flags,
+			     int64_t time_limit_seconds, hac_job **job);
+
 /* The job's UUID (valid until hac_job_free) and the device it runs on. */
 const char *hac_job_id(const hac_job *job);
 int hac_job_device(const hac_job *job);
+/* When the agent ends the job for its time limit, in Unix milliseconds; 0 when it has none
+ * (since HAC_1.1). */
+int64_t hac_job_deadline_ms(const hac_job *job);
 
 /* Reports the device memory the job uses now, in MiB. */
 int hac_job_report_memory(hac_job *job, int64_t memory_used_mib);

@@ -35,6 +35,8 @@ ExitCode exitCodeForStatus(int httpStatus, const std::string &errorCode)
 		return ExitCode::AllocatorUnreachable;
 	if (errorCode == "start_timeout")
 		return ExitCode::AgentUnreachable; // the agent could not answer within the deadline
+	if (errorCode == "budget_exhausted")
+		return ExitCode::BudgetExhausted;
 	switch (httpStatus) {
 	case 400: case 413: case 422: return ExitCode::Usage;
 	case 401: case 403: return ExitCode::PermissionDenied;

@@ -124,6 +124,28 @@ std::optional<std::vector<std::string>> ConfigSection::strings(std::string_view 
 	return out;
 }
 
+std::optional<std::vector<std::int64_t>> ConfigSection::integers(std::string_view key, std::int64_t min,
+								   std::int64_t max) const
+{
+	read_.emplace(key);
+	const toml::node *node = table_->get(key);
+	if (!node)
+		return std::nullopt;
+	const toml::array *arr = node->as_array();
+	if (!arr)
+		fail(key, fmt::format("expected an array of integers, found {}", typeName(node->type())));
+	std::vector<std::int64_t> out;
+	for (const toml::node &item : *arr) {
+		if (!item.is_integer())
+			fail(key, fmt::format("expected an array of integers, found {} in it", typeName(item.type())));
+		std::int64_t v = item.as_integer()->get();
+		if (v < min || v > max)
+			fail(key, fmt::format("{} is out of range; use {} to {}", v, min, max));
+		out.push_back(v);
+	}
+	return out;
+}
+
 std::optional<ConfigSection> ConfigSection::table(std::string_view key) const
 {
 	read_.emplace(key);

@@ -41,6 +41,8 @@ Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<
 	Json body{{"pid", request.pid}, {"name", request.name}, {"command", request.command}, {"wait", false}};
 	if (auto device = request.device ? request.device : visibleDevice())
 		body["device"] = *device;
+	if (request.timeLimitSeconds)
+		body["time_limit_seconds"] = *request.timeLimitSeconds;
 	std::string told;
 	auto tell = [&](const std::string &what) {
 		if (what != told)
@@ -59,8 +61,11 @@ Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<
 	bound(kStartDeadlineMs);
 	for (;;) {
 		AgentReply reply = agent.call("POST", "/v1/jobs", body.dump());
-		if (reply.status == 201)
+		if (reply.status == 201) {
+			if (reply.body.contains("budget_notice") && reply.body["budget_notice"].is_string())
+				notice(reply.body["budget_notice"].get<std::string>());
 			return reply.body.at("job").get<Job>();
+		}
 		std::string code = reply.errorCode();
 		if (request.noWait || (code != "device_busy" && code != "farm_full"))
 			throw Error(exitCodeForStatus(reply.status, code), reply.errorMessage());

@@ -1,6 +1,7 @@
 // JSON mapping of the domain types. Readers ignore unknown fields: documents only ever gain fields.
 #include <hac/json.hpp>
 
+#include <hac/budget.hpp>
 #include <hac/error.hpp>
 
 #include "json_fields.hpp"
@@ -82,6 +83,8 @@ void to_json(Json &j, const Job &job)
 		{"end_reason", job.endReason},
 		{"billable", job.billable},
 		{"reconstructed", job.reconstructed},
+		{"time_limit_seconds", orNull(job.timeLimitSeconds)},
+		{"deadline", timeOrNull(job.deadline)},
 	};
 	if (job.queuePosition)
 		j["queue_position"] = *job.queuePosition;
@@ -109,6 +112,8 @@ void from_json(const Json &j, Job &job)
 	read(j, "billable", job.billable);
 	read(j, "reconstructed", job.reconstructed);
 	read(j, "queue_position", job.queuePosition);
+	read(j, "time_limit_seconds", job.timeLimitSeconds);
+	readTime(j, "deadline", job.deadline);
 }
 
 void to_json(Json &j, const UsageRecord &u)
@@ -193,6 +198,8 @@ void to_json(Json &j, const Status &s)
 		{"devices", s.devices},
 		{"jobs", s.jobs},
 	};
+	if (s.budget)
+		j["budget"] = *s.budget;
 }
 
 void from_json(const Json &j, Status &s)
@@ -201,6 +208,8 @@ void from_json(const Json &j, Status &s)
 	read(j, "allocator", s.allocator);
 	read(j, "devices", s.devices);
 	read(j, "jobs", s.jobs);
+	if (j.contains("budget") && j["budget"].is_object())
+		s.budget = j["budget"].get<BudgetStatus>();
 }
 
 Json errorBody(const std::string &code, const std::string &message)

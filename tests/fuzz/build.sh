@@ -19,7 +19,8 @@ echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char *, unsigned long
 
 # What the targets share: libhac's parsers and the agent's config reader, nothing that talks.
 sources=(
-	libhac/src/billing.cpp libhac/src/config.cpp libhac/src/json.cpp libhac/src/time.cpp
+	libhac/src/billing.cpp libhac/src/budget.cpp libhac/src/config.cpp libhac/src/duration.cpp libhac/src/json.cpp
+	libhac/src/time.cpp
 	libhac/src/usage.cpp libhac/src/uuid.cpp
 	libhac/release/manifest.cpp libhac/release/sha256.cpp libhac/release/signing.cpp libhac/release/version.cpp
 	agent/agent_config.cpp

@@ -53,6 +53,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 			__builtin_trap(); // a value outside its range got through
 		if (c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warning" && c.logLevel != "error")
 			__builtin_trap();
+		// Time limits are within a year and the default within the maximum; budgets are not negative.
+		auto inYear = [](std::optional<std::int64_t> s) { return !s || (*s > 0 && *s <= 366LL * 86400); };
+		if (!inYear(c.jobs.defaultTimeLimitSeconds) || !inYear(c.jobs.maxTimeLimitSeconds) ||
+		    !inYear(c.jobs.killGraceSeconds) ||
+		    (c.jobs.defaultTimeLimitSeconds && c.jobs.maxTimeLimitSeconds &&
+		     *c.jobs.defaultTimeLimitSeconds > *c.jobs.maxTimeLimitSeconds) ||
+		    (c.budget.monthlyLimitMicro && *c.budget.monthlyLimitMicro < 0) || c.budget.thresholds.empty() ||
+		    (c.budget.onExhausted != "refuse" && c.budget.onExhausted != "stop"))
+			__builtin_trap();
 	} catch (const hac::Error &) {
 	}
 	return 0;

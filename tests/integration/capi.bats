@@ -75,7 +75,7 @@ check_lifecycle() {
 	run nm -D --defined-only "$BUILD/libhac/libhac.so.1"
 	[ "$status" -eq 0 ]
 	[[ $output == *"hac_job_begin@@HAC_1"* ]]
-	[ -z "$(grep -vE ' (hac_[a-z_]+@@HAC_1|HAC_1)$' <<<"$output")" ]
+	[ -z "$(grep -vE ' (hac_[a-z_]+@@HAC_1(\.1)?|HAC_1(\.1)?)$' <<<"$output")" ]
 	run ldd "$BUILD/libhac/libhac.so.1"
 	[ -z "$(grep -vE 'linux-vdso|libc\.so|libm\.so|ld-linux' <<<"$output")" ]
 }

@@ -281,24 +281,25 @@ seed_v1() {
 
 # The job log is at exactly one schema version, with all of that version and none of the next.
 check_whole_version() {
-	local db=$1 v tables cols
+	local db=$1 v tables cols limits
 	v=$(sqlite3 "$db" "PRAGMA user_version")
 	[ "$(sqlite3 "$db" "PRAGMA integrity_check")" = ok ] || { echo "integrity_check failed at v$v" >&2; return 1; }
 	[ "$(sqlite3 "$db" "SELECT count(*) FROM jobs")" -eq "$SEED_JOBS" ] || { echo "jobs lost at v$v" >&2; return 1; }
 	tables=$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE name = 'device_changes'")
 	cols=$(sqlite3 "$db" "SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN ('gpu_minutes', 'cost_micro')")
+	limits=$(sqlite3 "$db" "SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN ('time_limit_seconds', 'deadline_at')")
 	case $v in
 	1) [ "$tables" -eq 0 ] && [ "$cols" -eq 0 ] ;;
 	2) [ "$tables" -eq 1 ] && [ "$cols" -eq 0 ] ;;
-	3 | 4) [ "$tables" -eq 1 ] && [ "$cols" -eq 2 ] &&
+	3 | 4 | 5) [ "$tables" -eq 1 ] && [ "$cols" -eq 2 ] && [ "$limits" -eq $((v == 5 ? 2 : 0)) ] &&
 		[ "$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE state = 'ended' AND gpu_minutes IS NULL")" -eq 0 ] &&
-		[ "$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE name = 'jobs' AND sql LIKE '%exec_failed%'")" -eq $((v - 3)) ] ;;
+		[ "$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE name = 'jobs' AND sql LIKE '%exec_failed%'")" -eq $((v >= 4 ? 1 : 0)) ] ;;
 	*) false ;;
 	esac || { echo "v$v is not whole: device_changes $tables, bill columns $cols" >&2; return 1; }
 	echo "$v"
 }
 
-@test "migration: kill -9 or an fdatasync EIO during a v1 migration leaves v1, v2, v3 or v4 whole; the next start migrates" {
+@test "migration: kill -9 or an fdatasync EIO during a v1 migration leaves v1 to v5 whole; the next start migrates" {
 	seed_v1 200000
 	ALLOCATOR_URL=http://127.0.0.1:9 write_agent_config
 	local seen=() delay v
@@ -346,8 +347,8 @@ check_whole_version() {
 	figure "migration faults: ${seen[*]}"
 	# The last copy, whatever it holds, migrates on the next start.
 	start_agent
-	[ "$(job_log "PRAGMA user_version")" -eq 4 ]
-	[ "$(check_whole_version "$T/jobs.db")" -eq 4 ]
+	[ "$(job_log "PRAGMA user_version")" -eq 5 ]
+	[ "$(check_whole_version "$T/jobs.db")" -eq 5 ]
 	[ "$(job_log "SELECT count(*) FROM outbox")" -ge 1 ]
 	command -v strace >/dev/null || skip "strace is missing: the kill -9 half ran, the EIO half did not (scripts/deps test installs strace)"
 }

@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 
 #include <hac/agent_client.hpp>
+#include <hac/duration.hpp>
 #include <hac/error.hpp>
 #include <hac/job_client.hpp>
 
@@ -110,6 +111,7 @@ int launch(const Options &options)
 		request.name = options.name;
 		request.command = joined(options.command);
 		request.noWait = options.noWait;
+		request.timeLimitSeconds = options.timeLimitSeconds;
 		job = beginJob(agent, request, [](const std::string &why) { std::fprintf(stderr, "hac-run: %s\n", why.c_str()); });
 	} catch (...) {
 		close(gate[1]); // the child sees end-of-file and exits without running the command
@@ -146,7 +148,12 @@ int launch(const Options &options)
 		return code;
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	try {
-		endJob(agent, job.id, code);
+		Job ended = endJob(agent, job.id, code);
+		if (ended.endReason == "time_limit")
+			std::fprintf(stderr, "hac-run: job %s reached its time limit of %s: the agent stopped it\n", job.id.c_str(),
+				     formatDuration(ended.timeLimitSeconds.value_or(0)).c_str());
+		else if (ended.endReason == "budget")
+			std::fprintf(stderr, "hac-run: job %s was stopped: the month's budget is spent\n", job.id.c_str());
 	} catch (const Error &e) {
 		// The agent ends the job itself when it sees the process gone; say so, keep the exit code.
 		std::fprintf(stderr, "hac-run: could not report the end of job %s (%s); the agent closes it when it "

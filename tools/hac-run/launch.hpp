@@ -1,6 +1,7 @@
 // Running a command as an accounted job: registered before it runs, ended with its exit status.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@ struct Options {
 	bool noWait = false;
 	std::string name;
 	std::string socket;
+	std::optional<std::int64_t> timeLimitSeconds; // --time; none: the agent's default
 	std::vector<std::string> command;
 };
 

@@ -7,6 +7,9 @@
 
 #include <fmt/core.h>
 
+#include <hac/billing.hpp>
+#include <hac/budget.hpp>
+#include <hac/duration.hpp>
 #include <hac/render.hpp>
 
 #include "common/local_time.hpp"
@@ -19,6 +22,8 @@ namespace {
 // (a user name is cut at 8 columns, as ps cuts it); the full command and name are in --json.
 constexpr std::size_t kProcessWidth = 26;
 constexpr std::size_t kUserWidth = 8;
+// "Time Left" and its borders, taken from the Process column when it is shown.
+constexpr std::size_t kTimeLeftWidth = 12;
 // Job IDs are UUIDs; their first 8 digits tell jobs apart in a table, as short container IDs do.
 constexpr std::size_t kShortJobId = 8;
 
@@ -74,18 +79,47 @@ Table deviceTable(const Status &status)
 	return table;
 }
 
+// What is left of a job's time limit, rounded up to the second, or "-" for none.
+std::string timeLeft(const Job &job, TimeMs now)
+{
+	if (!job.deadline)
+		return "-";
+	return formatDuration((std::max<TimeMs>(0, *job.deadline - now) + 999) / 1000);
+}
+
+// "This month (UTC): 12.50 of 100.00 USD (12%)": the month-to-date cost and the budget, for the header.
+std::string budgetLine(const std::string &whose, const BudgetFigures &f, const std::string &currency)
+{
+	if (!f.limitMicro)
+		return fmt::format("{} this month (UTC): {} {}, no budget", whose, formatMicro(f.spentMicro), currency);
+	std::string line = fmt::format("{} this month (UTC): {} of {} {} ({}%)", whose, formatMicro(f.spentMicro),
+				       formatMicro(*f.limitMicro), currency, percentSpent(f.spentMicro, *f.limitMicro));
+	if (f.exhausted)
+		line += ": spent, new jobs refused";
+	else if (f.threshold > 0)
+		line += fmt::format(": past {}%", f.threshold);
+	return line;
+}
+
 // moreh-smi keeps the table, header and all, when no job runs; so do we, for scripts that read it.
 std::string processes(const Status &status, TimeMs now)
 {
-	Table table({
+	// A Time Left column only when a job has a limit; the Process column then gives up its width,
+	// so the table still fits 100 columns.
+	bool limits = std::any_of(status.jobs.begin(), status.jobs.end(),
+				  [](const Job &job) { return job.state != "ended" && job.deadline; });
+	std::vector<Column> columns{
 		{"Device", Align::Right},
 		{"Job ID", Align::Left},
 		{"User", Align::Left, kUserWidth},
 		{"PID", Align::Right},
 		{"Elapsed", Align::Right},
 		{"Memory Usage", Align::Right},
-		{"Process", Align::Left, kProcessWidth},
-	});
+		{"Process", Align::Left, limits ? kProcessWidth - kTimeLeftWidth : kProcessWidth},
+	};
+	if (limits)
+		columns.push_back({"Time Left", Align::Right});
+	Table table(std::move(columns));
 	for (const Job &job : status.jobs) {
 		if (job.state == "ended")
 			continue;
@@ -95,7 +129,7 @@ std::string processes(const Status &status, TimeMs now)
 		// A waiting job has no ID yet: its place in the device's line stands there instead.
 		std::string id = job.state == "waiting" ? fmt::format("queue #{}", job.queuePosition.value_or(1))
 							: job.id.empty() ? "-" : job.id.substr(0, kShortJobId);
-		table.addRow({
+		std::vector<std::string> cells{
 			std::to_string(job.device),
 			id,
 			job.user.empty() ? std::to_string(job.uid) : job.user,
@@ -103,7 +137,10 @@ std::string processes(const Status &status, TimeMs now)
 			job.startedAt > 0 ? elapsed(now - job.startedAt) : "-",
 			mib(job.memoryUsedMib),
 			process,
-		});
+		};
+		if (limits)
+			cells.push_back(timeLeft(job, now));
+		table.addRow(std::move(cells));
 	}
 	return "Processes:\n" + table.render();
 }
@@ -148,6 +185,12 @@ std::string renderDeviceView(const Status &status, TimeMs now)
 	Table devices = deviceTable(status);
 	std::string out = tools::formatLocalTime(now, "%a %b %e %H:%M:%S %Y") + "\n";
 	out += headerBox(status, devices.width());
+	if (status.budget) {
+		std::vector<std::string> budget{budgetLine("VM", status.budget->vm, status.budget->currency)};
+		if (status.budget->userFigures)
+			budget.push_back(budgetLine(*status.budget->user, *status.budget->userFigures, status.budget->currency));
+		out += renderBox(budget, devices.width(), Align::Right);
+	}
 	out += devices.render();
 	if (status.devices.empty())
 		out += "No devices are attached to this VM.\n";

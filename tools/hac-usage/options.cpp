@@ -20,11 +20,13 @@ void addOptions(CLI::App &app, Options &options)
 	hac::tools::setUsage(app, "hac-usage [--since WHEN] [--until WHEN] [--by day|week|month|sku|user | --jobs]\n"
 				  "                 [--jobs [JOB_ID...] [--name NAME] [--reason REASON]]\n"
 				  "                 [--user NAME | --all-users] [--format table|csv|json | --json]\n"
-				  "                 [--reconcile] [-v] [--socket PATH]");
+				  "                 [--reconcile] [-v] [--socket PATH]\n"
+				  "       hac-usage --budget [--format table|csv|json | --json]");
 	app.footer("WHEN: a date (2026-11-01: its local midnight), a local date and time (2026-11-01 14:30),\n"
 		   "UTC with Z (2026-11-01T14:30Z), now, or a time ago (30m, 24h, 7d, 2w). Default: this month.\n"
 		   "Exit status: 0 ok, 1 --reconcile found differences, 2 usage error, 3 hac-agent not reachable,\n"
 		   "4 allocator not reachable (--reconcile), 5 permission denied, 7 no such user or job.\n"
+		   "--budget: months are UTC months; spent counts the month's jobs as this tool bills them.\n"
 		   "Environment: HAC_SOCKET (the agent's socket, default /run/hac/agent.sock), TZ.");
 	app.set_version_flag("-v,--version", std::string(HAC_TOOL " " HAC_VERSION), "Print hac-usage's version and exit");
 
@@ -55,6 +57,8 @@ void addOptions(CLI::App &app, Options &options)
 	auto *json = app.add_flag("--json", options.json, "The same as --format json");
 	auto *reconcile = app.add_flag("--reconcile", options.reconcile,
 				       "Compare the job log with the allocator's records of the period; exit 1 if any job differs");
+	auto *budget = app.add_flag("--budget", options.budget,
+				    "This month's budget: limit, spent, remaining and a straight-line forecast for the month's end");
 	app.add_option("--socket", options.socket, "The agent's socket (default: $HAC_SOCKET, else /run/hac/agent.sock)")
 		->type_name("PATH");
 
@@ -65,6 +69,8 @@ void addOptions(CLI::App &app, Options &options)
 	ids->needs(jobs);
 	name->needs(jobs);
 	reason->needs(jobs);
+	budget->excludes(by)->excludes(jobs)->excludes(reconcile)->excludes(user)->excludes(all);
+	budget->excludes(app.get_option("--since"))->excludes(app.get_option("--until"));
 }
 
 } // namespace hac::usage

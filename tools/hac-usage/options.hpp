@@ -22,6 +22,7 @@ struct Options {
 	std::string user;
 	bool allUsers = false;
 	bool reconcile = false;
+	bool budget = false;         // --budget: this month's budgets instead of a report
 };
 
 // Declares the options on `app`; CLI11 fills `options` while parsing.

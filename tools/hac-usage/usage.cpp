@@ -13,6 +13,10 @@
 #include <hac/error.hpp>
 #include <hac/render.hpp>
 
+#include <hac/budget.hpp>
+
+#include "budget_view.hpp"
+
 namespace hac::usage {
 
 namespace {
@@ -106,6 +110,22 @@ UsageQuery buildQuery(const Options &options, TimeMs now, View &view)
 
 int run(const Options &options)
 {
+	if (options.budget) {
+		AgentClient client(resolveSocketPath(options.socket), std::chrono::milliseconds(20000));
+		Json reply = client.get("/v1/budget");
+		BudgetStatus budget;
+		try {
+			reply.at("budget").get_to(budget);
+		} catch (const Json::exception &e) {
+			throw Error(ExitCode::Failure,
+				    std::string("hac-agent sent a budget this tool cannot read (is it older than --budget?): ") + e.what());
+		}
+		std::string format = options.json ? "json" : options.format;
+		write(format == "json" ? renderJson(budgetDocument(budget), JsonStyle::Pretty)
+		      : format == "csv" ? renderBudgetCsv(budget)
+					: renderBudgetTable(budget));
+		return 0;
+	}
 	View view;
 	UsageQuery query = buildQuery(options, nowMs(), view);
 	std::string format = options.json ? "json" : options.format;

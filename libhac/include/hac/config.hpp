@@ -25,6 +25,7 @@ public:
 	std::int64_t integer(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
 	bool boolean(std::string_view key, bool fallback) const;
 	std::optional<std::vector<std::string>> strings(std::string_view key) const;
+	std::optional<std::vector<std::int64_t>> integers(std::string_view key, std::int64_t min, std::int64_t max) const;
 	std::optional<ConfigSection> table(std::string_view key) const;
 	std::vector<ConfigSection> tables(std::string_view key) const; // an array of tables, [[key]]
 

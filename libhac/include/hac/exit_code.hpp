@@ -15,6 +15,7 @@ enum class ExitCode : int {
 	VerificationFailed = 8,
 	TimedOut = 9,
 	NeedsFix = 10,
+	BudgetExhausted = 11,   // the month's budget is spent: new jobs are refused ([budget] in agent.toml)
 };
 
 constexpr int toInt(ExitCode code) { return static_cast<int>(code); }

@@ -54,7 +54,9 @@ struct Job {
 	std::optional<TimeMs> endedAt;
 	std::optional<std::int64_t> memoryUsedMib;
 	std::optional<int> exitStatus;
-	std::string endReason;                 // finished, process_died, reset, allocator_failure
+	std::string endReason;                 // finished, process_died, reset, allocator_failure, time_limit, budget
+	std::optional<std::int64_t> timeLimitSeconds; // none: the job runs until it ends
+	std::optional<TimeMs> deadline;        // startedAt + the limit: the agent ends the job then
 	bool billable = true;
 	bool reconstructed = false;
 };
@@ -92,12 +94,36 @@ struct AllocatorStatus {
 	std::optional<std::int64_t> outboxMax;
 };
 
+// One budget, the VM's or a user's, as of now (hac/budget.hpp has its arithmetic).
+struct BudgetFigures {
+	std::optional<std::int64_t> limitMicro;  // none: no limit, spending is only shown
+	std::int64_t spentMicro = 0;             // ended jobs' bills + running jobs up to now
+	std::int64_t forecastMicro = 0;          // for the month's end
+	int threshold = 0;                       // the highest warning threshold reached, 0 for none
+	bool exhausted = false;                  // spent >= limit
+
+	std::optional<std::int64_t> remainingMicro() const;
+};
+
+struct BudgetStatus {
+	std::string currency = "USD";            // the catalog's
+	TimeMs monthStart = 0;
+	TimeMs monthEnd = 0;
+	TimeMs asOf = 0;
+	std::string onExhausted = "refuse";      // refuse, or stop (running jobs are ended too)
+	std::vector<int> thresholds;
+	BudgetFigures vm;
+	std::optional<std::string> user;         // the caller, when a limit of their own applies
+	std::optional<BudgetFigures> userFigures;
+};
+
 // Everything hac-smi shows, in one answer of the agent.
 struct Status {
 	std::string agentVersion;
 	AllocatorStatus allocator;
 	std::vector<Device> devices;
 	std::vector<Job> jobs;
+	std::optional<BudgetStatus> budget;    // this month's spending; absent from an older agent
 };
 
 } // namespace hac

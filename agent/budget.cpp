@@ -1,0 +1,196 @@
+// Budgets on the VM's spending: what this month's jobs cost (the job log, by hac-usage's billing
+// rule), the refusal of new jobs once a budget is spent, each warning threshold said once, and
+// with on_exhausted = "stop" the end of the running jobs. Months are UTC (hac/budget.hpp).
+#include "agent.hpp"
+
+#include <cstdlib>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <hac/billing.hpp>
+#include <hac/budget.hpp>
+
+#include "access.hpp"
+#include "api_error.hpp"
+
+namespace hac {
+
+namespace {
+
+// How often the agent looks at the spending while a budget is set: a running job's bill grows by
+// whole minutes, so a few seconds late is a few seconds of a minute already billed.
+constexpr TimeMs kBudgetCheckMs = 5000;
+
+std::string monthName(TimeMs monthStart)
+{
+	return formatTime(monthStart).substr(0, 7); // "2026-12"
+}
+
+std::optional<std::int64_t> userLimit(const BudgetSettings &budget, const std::string &user)
+{
+	for (const auto &[name, limit] : budget.userLimitsMicro)
+		if (name == user)
+			return limit;
+	return std::nullopt;
+}
+
+// "0.08 of 0.10 USD"
+std::string spentOf(std::int64_t spent, std::int64_t limit, const std::string &currency)
+{
+	return fmt::format("{} of {} {}", formatMicro(spent), formatMicro(limit), currency);
+}
+
+} // namespace
+
+Agent::Spending Agent::spending(TimeMs now)
+{
+	Spending s;
+	std::vector<Sku> skus = log_.skus();
+	s.currency = skus.empty() ? "USD" : skus.front().currency;
+	s.monthStart = monthStartUtc(now);
+	s.monthEnd = nextMonthStartUtc(now);
+	UsageQuery query;
+	query.since = s.monthStart;
+	query.until = s.monthEnd;
+	query.by = UsageGrouping::User;
+	for (const UsageRow &row : usageLog_.summary(query, std::nullopt, now)) {
+		if (row.currency != s.currency)
+			continue;
+		s.vmMicro += row.costMicro;
+		if (row.uid)
+			s.byUid[*row.uid] += row.costMicro;
+	}
+	return s;
+}
+
+BudgetStatus Agent::budget(uid_t uid)
+{
+	AgentConfig config = this->config();
+	TimeMs now = nowMs();
+	return budgetStatus(spending(now), uid, config.budget, now);
+}
+
+BudgetStatus Agent::budgetStatus(const Spending &s, uid_t uid, const BudgetSettings &settings, TimeMs now)
+{
+	BudgetStatus b;
+	b.currency = s.currency;
+	b.monthStart = s.monthStart;
+	b.monthEnd = s.monthEnd;
+	b.asOf = now;
+	b.onExhausted = settings.onExhausted;
+	b.thresholds = settings.thresholds;
+	b.vm = budgetFigures(settings.monthlyLimitMicro, s.vmMicro, settings.thresholds, s.monthStart, s.monthEnd, now);
+	std::string name = userName(uid);
+	if (auto limit = userLimit(settings, name)) {
+		auto spent = s.byUid.find(static_cast<std::uint32_t>(uid));
+		b.user = name;
+		b.userFigures = budgetFigures(limit, spent == s.byUid.end() ? 0 : spent->second, settings.thresholds,
+					      s.monthStart, s.monthEnd, now);
+	}
+	return b;
+}
+
+std::string Agent::admitBudget(const Peer &peer, bool privileged)
+{
+	AgentConfig config = this->config();
+	if (!config.budget.any())
+		return {};
+	TimeMs now = nowMs();
+	BudgetStatus b = budgetStatus(spending(now), peer.uid, config.budget, now);
+	std::string month = monthName(b.monthStart);
+	auto refuse = [&](const BudgetFigures &f, const std::string &whose, const std::string &key) {
+		throw ApiError(402, "budget_exhausted",
+			       fmt::format("new jobs are refused: {} budget for {} (UTC) is spent: {} ({} in agent.toml). "
+					   "Root and members of group {} may still start jobs; a higher limit, once hac-agent "
+					   "reloads its config (systemctl reload hac-agent), lifts the refusal at once",
+					   whose, month, spentOf(f.spentMicro, *f.limitMicro, b.currency), key, config.adminGroup),
+			       Json{{"spent_micro", f.spentMicro}, {"limit_micro", *f.limitMicro}, {"currency", b.currency}});
+	};
+	if (!privileged && b.vm.exhausted)
+		refuse(b.vm, "this VM's", "[budget] monthly_limit");
+	if (!privileged && b.userFigures && b.userFigures->exhausted)
+		refuse(*b.userFigures, "your", fmt::format("[[budget.user]] name = \"{}\"", *b.user));
+
+	// Each threshold is told once a month to each user who starts a job after it was crossed.
+	std::string notice;
+	auto tell = [&](const BudgetFigures &f, const std::string &scope, const std::string &whose) {
+		if (f.threshold == 0)
+			return;
+		std::string key = fmt::format("budget_told:{}:{}:{}", month, peer.uid, scope);
+		int told = std::atoi(log_.setting(key).value_or("0").c_str());
+		if (f.threshold <= told)
+			return;
+		log_.setSetting(key, std::to_string(f.threshold));
+		notice += fmt::format("{}{} budget for {} (UTC) is {}% spent: {}{}", notice.empty() ? "" : "; ", whose,
+				      month, percentSpent(f.spentMicro, *f.limitMicro), spentOf(f.spentMicro, *f.limitMicro, b.currency),
+				      f.exhausted ? " (you may still start jobs as root or a member of the admin group)" : "");
+	};
+	tell(b.vm, "vm", "this VM's");
+	if (b.userFigures)
+		tell(*b.userFigures, "user", "your");
+	return notice;
+}
+
+int Agent::watchBudget()
+{
+	AgentConfig config = this->config();
+	if (!config.budget.any())
+		return -1;
+	TimeMs now = nowMs();
+	{
+		std::lock_guard lock(mutex_);
+		if (now < nextBudgetCheck_)
+			return static_cast<int>(nextBudgetCheck_ - now);
+		nextBudgetCheck_ = now + kBudgetCheckMs;
+	}
+	try {
+		Spending s = spending(now);
+		std::string month = monthName(s.monthStart);
+		bool stop = config.budget.onExhausted == "stop";
+		// Root's and the admin group's jobs are never refused, so never stopped either.
+		auto exempt = [&](const Job &job) {
+			return isPrivileged(Peer{job.pid, job.uid, static_cast<gid_t>(-1)}, config.adminGroup);
+		};
+		auto watch = [&](const BudgetFigures &f, const std::string &key, const std::string &what,
+				 const std::function<bool(const Job &)> &which) {
+			if (f.threshold > 0) {
+				std::string setting = fmt::format("budget_logged:{}:{}", month, key);
+				if (f.threshold > std::atoi(log_.setting(setting).value_or("0").c_str())) {
+					log_.setSetting(setting, std::to_string(f.threshold));
+					spdlog::warn("{} for {} (UTC) crossed {}%: {} spent, {} {} forecast for the month{}", what,
+						     month, f.threshold, spentOf(f.spentMicro, *f.limitMicro, s.currency),
+						     formatMicro(f.forecastMicro), s.currency,
+						     f.exhausted ? (stop ? "; new jobs are refused and running jobs are stopped"
+									 : "; new jobs are refused")
+								 : "");
+				}
+			}
+			if (f.exhausted && stop) {
+				int stopped = jobs_.stopJobs("budget", [&](const Job &job) { return which(job) && !exempt(job); });
+				if (stopped > 0)
+					spdlog::warn("{} is spent: stopping {} running job(s) ([budget] on_exhausted = \"stop\")", what,
+						     stopped);
+			}
+		};
+		const BudgetSettings &settings = config.budget;
+		if (settings.monthlyLimitMicro)
+			watch(budgetFigures(settings.monthlyLimitMicro, s.vmMicro, settings.thresholds, s.monthStart, s.monthEnd, now),
+			      "vm", "the VM's budget", [](const Job &) { return true; });
+		for (const auto &[name, limit] : settings.userLimitsMicro) {
+			auto uid = userId(name);
+			if (!uid)
+				continue;
+			auto spent = s.byUid.find(static_cast<std::uint32_t>(*uid));
+			watch(budgetFigures(limit, spent == s.byUid.end() ? 0 : spent->second, settings.thresholds, s.monthStart,
+					    s.monthEnd, now),
+			      "user:" + name, fmt::format("the budget of user {}", name),
+			      [uid = *uid](const Job &job) { return job.uid == uid; });
+		}
+	} catch (const std::exception &e) {
+		spdlog::error("cannot check the budget: {}", e.what());
+	}
+	return static_cast<int>(kBudgetCheckMs);
+}
+
+} // namespace hac

@@ -85,6 +85,7 @@ const char *exitCodeName(int code)
 	case ExitCode::VerificationFailed: return "verification_failed";
 	case ExitCode::TimedOut: return "timed_out";
 	case ExitCode::NeedsFix: return "needs_fix";
+	case ExitCode::BudgetExhausted: return "budget_exhausted";
 	default: return "failure";
 	}
 }

@@ -21,6 +21,10 @@ teardown_file() {
 setup() {
 	load ../lib/common
 	load ../lib/slurm
+	# Every node answering before a test submits: after slurmctld restarts (or on a loaded machine)
+	# a node can be "not responding" for a while, and a job asking for all of them is then refused
+	# as "Required node not available" rather than queued.
+	wait_for '[[ -z $(sinfo -h -p farm -N -o %t | grep -vxE "idle|mix|alloc") ]]' 60
 }
 
 teardown() {

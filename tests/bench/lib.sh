@@ -16,16 +16,17 @@ bench_size() {
 }
 
 # full_load: sets LOAD_CLIENTS and LOAD_ARGS (for hac-bench-load) to the agent's full connection
-# load, 256. The agent lets one uid hold only 192 of its 256 connections (ServerLimits in
-# libhac/server/http_server.hpp), so 256 clients are spread over two users, this one and nobody,
-# which takes root; without root the load is one uid's share, 192 clients, and stderr says so.
+# load, 256. The agent lets one uid hold 192 of its 256 connections, all uids together 224, and
+# keeps the last 32 for root and the admin group (ServerLimits in libhac/server/http_server.hpp):
+# so root holds 224 (7 of every 8 clients: its share and the reserve) and nobody 32, which takes
+# root; without root the load is one uid's share, 192 clients, and stderr says so.
 full_load() {
 	local nobody d
 	if [[ $(id -u) == 0 ]] && nobody=$(id -u nobody 2>/dev/null); then
 		chmod 0666 "$HAC_SOCKET"
 		d=$(dirname "$HAC_SOCKET")
 		while [[ $d != / ]]; do chmod o+x "$d"; d=$(dirname "$d"); done
-		LOAD_CLIENTS=256 LOAD_ARGS=(--uids "$(id -u),$nobody")
+		LOAD_CLIENTS=256 LOAD_ARGS=(--uids "$(id -u),$(id -u),$(id -u),$(id -u),$(id -u),$(id -u),$(id -u),$nobody")
 	else
 		echo "not root (or no user nobody): the full load is one uid's share of the agent's connections, 192 clients, not 256" >&2
 		LOAD_CLIENTS=192 LOAD_ARGS=()

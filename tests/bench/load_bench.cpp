@@ -13,6 +13,7 @@
 #include <cstring>
 #include <grp.h>
 #include <pwd.h>
+#include <set>
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
@@ -210,7 +211,7 @@ int run(const Options &o)
 		if (!w.empty())
 			p99.push_back(hac::bench::quantile(w, 0.99));
 	}
-	hac::Json fields{{"clients", o.clients}, {"uids", std::max<std::size_t>(1, o.uids.size())}, {"seconds", o.seconds}, {"requests", requests}, {"closed", closed},
+	hac::Json fields{{"clients", o.clients}, {"uids", std::max<std::size_t>(1, std::set<uid_t>(o.uids.begin(), o.uids.end()).size())}, {"seconds", o.seconds}, {"requests", requests}, {"closed", closed},
 			 {"errors", errors}, {"p50_ms", hac::bench::quantile(all, 0.5)},
 			 {"p99_ms", hac::bench::quantile(all, 0.99)}, {"max_ms", hac::bench::quantile(all, 1.0)}};
 	std::string what = fmt::format("API GET {}, {} client{}", o.path, o.clients, o.clients == 1 ? "" : "s");

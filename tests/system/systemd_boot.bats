@@ -33,7 +33,18 @@ deb_depends() {
 	local deb
 	for deb in "$@"; do
 		dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g'
-	done | grep -v '^$' | sort -u
+	done | grep -v '^$' | sort -u | while read -r name; do real_package "$name"; done | sort -u
+}
+
+# The package that stands for NAME: itself, or for a virtual package (libspdlog1.10-fmt9, say)
+# the real one that provides it, as debootstrap's --include takes real packages only.
+real_package() {
+	if [[ -n $(apt-cache show --no-all-versions "$1" 2>/dev/null) ]]; then
+		echo "$1"
+		return
+	fi
+	apt-cache showpkg "$1" 2>/dev/null | awk '/^Reverse Provides:/ { f = 1; next } f && NF { print $1; found = 1; exit }
+		END { if (!found) print "'"$1"'" }'
 }
 
 # Makes $ROOT: a minbase chroot with systemd and what hac needs, from the cache when it has it.

@@ -333,7 +333,7 @@ check_whole_version() {
 				kill "$(ps -o pid= --ppid "$tracer")" 2>/dev/null || true
 				wait "$tracer" || true
 				v=$(check_whole_version "$T/jobs.db")
-				[ "$v" -eq 4 ]
+				[ "$v" -eq 5 ]
 				seen+=("EIO on fdatasync #$n: served at v$v")
 			else
 				wait "$tracer" && status=0 || status=$?

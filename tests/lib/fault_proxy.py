@@ -119,13 +119,15 @@ def forward_once(conn, index, how):
 
 
 def pipe(src, dst):
-    # A kept-alive connection made while passing must not outlive a switch to a fault.
+    # A kept-alive connection made while passing must not outlive a switch to a fault: the mode is
+    # read before each chunk too, as a request can come sooner than the 0.1 s idle check (the
+    # client then opens a new connection, which gets the fault).
     try:
         while True:
             ready, _, _ = select.select([src], [], [], 0.1)
+            if mode() != "pass":
+                break
             if not ready:
-                if mode() != "pass":
-                    break
                 continue
             chunk = src.recv(65536)
             if not chunk:

@@ -11,19 +11,11 @@ setup() {
 }
 
 teardown() {
-	local pid
 	[[ -n ${AGENT_PID:-} ]] && kill -CONT "$AGENT_PID" 2>/dev/null
 	touch "$T/stop"
-	for pid in "${EXTRA_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${EXTRA_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
 	stop_all
 }
 
-figure() { echo "# $*" >&3; }
 job_log() { sqlite3 "$T/jobs.db" "$1"; }
 allocator_db() { sqlite3 "$T/allocator.db" "$1"; }
 seconds() { date +%s.%N; }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <limits>
 #include <poll.h>
 #include <random>
 #include <sys/eventfd.h>
@@ -69,7 +70,14 @@ Agent::Agent(AgentConfig config, int listenFd)
 	  log_(config_.database),
 	  usageLog_(config_.database),
 	  link_(config_.allocator, token_.value),
-	  jobs_(log_, link_, [this] { return this->config().adminGroup; }, [this] { wakeLink(); })
+	  jobs_(log_, link_, [this] { return this->config().adminGroup; }, [this] { wakeLink(); },
+		[this] {
+			try {
+				deliverOutbox(std::numeric_limits<TimeMs>::max());
+			} catch (const Error &e) {
+				markUnreachable(e.what());
+			}
+		})
 {
 	allocator_.url = link_.url();
 	devices_ = markCurrent(log_.devices(), log_.setting("current_device"));
@@ -395,7 +403,7 @@ void Agent::linkLoop()
 				}
 				contactAllocator();
 			}
-			deliverOutbox();
+			deliverOutbox(nowMs());
 		} catch (const Error &e) {
 			markUnreachable(e.what());
 		} catch (const std::exception &e) {
@@ -407,10 +415,10 @@ void Agent::linkLoop()
 	}
 }
 
-void Agent::deliverOutbox()
+void Agent::deliverOutbox(TimeMs dueBy)
 {
 	std::mt19937_64 random(std::random_device{}());
-	for (const OutboxItem &item : log_.dueOutbox(nowMs(), 100)) {
+	for (const OutboxItem &item : log_.dueOutbox(dueBy, 100)) {
 		try {
 			link_.recordUsage(item.jobId, item.body);
 			log_.ackOutbox(item.jobId);

@@ -104,7 +104,8 @@ private:
 	void contactAllocator();
 	void applyRegistration(const Registration &reg);
 	void markUnreachable(const std::string &why);
-	void deliverOutbox();
+	// Sends the usage records due by `dueBy`; a record the allocator refused waits its back-off.
+	void deliverOutbox(TimeMs dueBy);
 	// The outbox's size now, warning once each time it crosses half of the cap.
 	std::pair<std::int64_t, std::int64_t> noteOutbox();
 	void requirePrivileged(const Peer &peer, const std::string &what) const;

@@ -4,6 +4,7 @@
 #include "agent.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -82,10 +83,10 @@ void Agent::refreshDevices()
 
 void Agent::deliverOwedRecords()
 {
-	// A job's allocation is released by its usage record; one still in the outbox would make
-	// the allocator see the device as busy.
+	// A job's allocation is released by its usage record; one still in the outbox, even one
+	// waiting out a back-off, would make the allocator see the device as busy.
 	try {
-		deliverOutbox();
+		deliverOutbox(std::numeric_limits<TimeMs>::max());
 	} catch (const Error &e) {
 		markUnreachable(e.what());
 		throw ApiError(503, "allocator_unreachable", std::string(e.what()) + "; nothing was changed");

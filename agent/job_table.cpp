@@ -58,8 +58,9 @@ std::string usageBody(const JobRow &row)
 }
 
 JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()> adminGroup,
-		   std::function<void()> wakeOutbox)
-	: log_(log), link_(link), adminGroup_(std::move(adminGroup)), wakeOutbox_(std::move(wakeOutbox)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
+		   std::function<void()> wakeOutbox, std::function<void()> deliverOwed)
+	: log_(log), link_(link), adminGroup_(std::move(adminGroup)), wakeOutbox_(std::move(wakeOutbox)),
+	  deliverOwed_(std::move(deliverOwed)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
 {
 	if (epollFd_ < 0)
 		throw Error(ExitCode::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
@@ -283,7 +284,19 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		throw late("the job log was slow to write");
 	}
 	try {
-		Allocation a = link_.allocate(row.job.id, row.deviceId, leftMs() - kStartReserveMs);
+		Allocation a = [&] {
+			try {
+				return link_.allocate(row.job.id, row.deviceId, leftMs() - kStartReserveMs);
+			} catch (const ApiError &e) {
+				// The job that had the device ended here, but its record, which releases the
+				// device at the allocator, may still be on its way: send it and ask once more,
+				// so the device goes to this job, the first in line, and not to a later one.
+				if (e.code != "device_busy" || log_.outboxSize() == 0 || leftMs() < kStartReserveMs + kMinAllocatorMs)
+					throw;
+				deliverOwed_();
+				return link_.allocate(row.job.id, row.deviceId, leftMs() - kStartReserveMs);
+			}
+		}();
 		if (a.gpus > 0)
 			row.job.gpus = a.gpus;
 	} catch (const ApiError &e) {

@@ -43,9 +43,13 @@ struct PricedDevice {
 class JobTable {
 public:
 	// `wakeOutbox` is called after a usage record was queued, so it is delivered at once.
+	// `deliverOwed` delivers the queued records now, in the caller's thread: the allocator holds
+	// a device until the record of the job that used it arrives, so a start that finds the device
+	// busy there right after a job ended delivers them and asks again.
 	// `adminGroup` gives the group named in refusals (it may change on reload), so a user learns
 	// which group would grant the verb.
-	JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()> adminGroup, std::function<void()> wakeOutbox);
+	JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()> adminGroup, std::function<void()> wakeOutbox,
+		 std::function<void()> deliverOwed);
 	~JobTable();
 	JobTable(const JobTable &) = delete;
 	JobTable &operator=(const JobTable &) = delete;
@@ -131,6 +135,7 @@ private:
 	std::function<std::string()> adminGroup_;
 	std::map<int, std::string> claims_;  // device -> the change under way
 	std::function<void()> wakeOutbox_;
+	std::function<void()> deliverOwed_;
 	int epollFd_;
 	int wakeFd_;                         // eventfd in the epoll set: a new deadline for run()'s sleep
 

@@ -12,18 +12,9 @@ setup() {
 }
 
 teardown() {
-	local pid
 	touch "$T/stop"
-	for pid in "${EXTRA_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${EXTRA_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
 	stop_all
 }
-
-figure() { echo "# $*" >&3; }
 
 job_log() { sqlite3 "$T/jobs.db" "$1"; }
 outbox() { job_log "SELECT count(*) FROM outbox"; }

@@ -16,18 +16,10 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${EXTRA_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${EXTRA_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
 	stop_all
 	[[ -z $MOUNTED ]] || umount "$MOUNTED" || true
 }
 
-figure() { echo "# $*" >&3; }
 api() { curl -s -m 20 --unix-socket "$HAC_SOCKET" "$@"; }
 peak_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$AGENT_PID/status"; }
 

@@ -92,8 +92,22 @@ start_all() {
 	start_agent
 }
 
+# Stops what a test started beside the agent and the allocator (a fault proxy, a flood), whose
+# pids it added to EXTRA_PIDS: all told first, then each waited for.
+stop_extra_pids() {
+	local pid
+	for pid in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"}; do
+		wait "$pid" 2>/dev/null || true
+	done
+	EXTRA_PIDS=()
+}
+
 # Call from teardown(): stops what runs and shows the logs of a failed test.
 stop_all() {
+	stop_extra_pids
 	stop_agent
 	stop_allocator
 	if [[ -n ${BATS_TEST_COMPLETED:-} ]]; then return 0; fi
@@ -118,6 +132,9 @@ start_proxy() {
 	mapfile -t PROXY_PORTS <"$d/proxy.ports"
 	PROXY_URL=http://127.0.0.1:${PROXY_PORTS[0]}
 }
+
+# A figure a test measured, printed in its TAP output as a "# " line: measured, never asserted.
+figure() { echo "# $*" >&3; }
 
 # Runs "$@" as the user nobody, with no groups, able to reach the agent's socket; a plain user's
 # view for permission tests. Skips the test where that cannot be arranged.

@@ -16,6 +16,8 @@ then behaves as the mode file says now (read at each accept, so a test switches 
   delay N    forward the request, read the allocator's whole answer, pass it back N seconds late
   504        forward the request, read the allocator's answer, drop it and answer 504 (a gateway
              that gave up after the allocator acted)
+  503 PATH   as 503 for requests whose path starts with PATH; others are forwarded (one request
+             per connection), so one kind of request fails while the rest of the link works
 
 With --requests FILE, every request a mode reads (all but pass, reset and refuse) is appended as
 "<unix time, s> <listener index> <mode> <METHOD> <path>" once its head is read.
@@ -108,8 +110,12 @@ def read_answer(sock):
 
 
 def forward_once(conn, index, how):
-    """Passes one request to the upstream (with Connection: close) and returns its whole answer."""
-    request = read_request(conn, index, how)
+    """Reads one request, passes it to the upstream and returns the upstream's whole answer."""
+    return send_upstream(read_request(conn, index, how))
+
+
+def send_upstream(request):
+    """Sends one whole request to the upstream (with Connection: close) and returns its answer."""
     head, _, body = request.partition(b"\r\n\r\n")
     lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
     request = b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
@@ -119,13 +125,15 @@ def forward_once(conn, index, how):
 
 
 def pipe(src, dst):
-    # A kept-alive connection made while passing must not outlive a switch to a fault.
+    # A kept-alive connection made while passing must not outlive a switch to a fault: the mode is
+    # read before each chunk too, as a request can come sooner than the 0.1 s idle check (the
+    # client then opens a new connection, which gets the fault).
     try:
         while True:
             ready, _, _ = select.select([src], [], [], 0.1)
+            if mode() != "pass":
+                break
             if not ready:
-                if mode() != "pass":
-                    break
                 continue
             chunk = src.recv(65536)
             if not chunk:
@@ -169,8 +177,16 @@ def serve(conn, how, index):
             conn.sendall(b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/html\r\n"
                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             return
-        if how == "503":
+        if how.startswith("503 "):
+            request = read_request(conn, index, how)
+            path = request.split(b"\r\n", 1)[0].split(b" ")[1:2]
+            if not path or not path[0].decode(errors="replace").startswith(how.split()[1]):
+                conn.sendall(send_upstream(request))
+                return
+            how = "503"
+        elif how == "503":
             read_request(conn, index, how)
+        if how == "503":
             body = b'{"schema_version":1,"error":{"code":"unavailable","message":"fault proxy: 503 storm"}}'
             conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))

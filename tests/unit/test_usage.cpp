@@ -188,7 +188,7 @@ TEST_CASE("a job reconstructed after the agent was down is billed up to its last
 		db.exec("UPDATE jobs SET pid = 2147483647 WHERE id = 'lost'");
 	}
 	AllocatorLink link(AllocatorSettings{}, "token");
-	JobTable table(log, link, [] { return std::string("hac-admin"); }, [] {});
+	JobTable table(log, link, [] { return std::string("hac-admin"); }, [] {}, [] {});
 	table.reconcile();
 
 	UsageLog usage(dir.file("jobs.db"));

@@ -53,11 +53,12 @@ check_lifecycle() {
 
 @test "the C API says why it fails: a busy device with HAC_NO_WAIT, no agent" {
 	hac-run -- sleep 30 &
+	EXTRA_PIDS+=($!)
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	run "$BUILD/tests/capi/capi-job" second 1 0 no-wait
 	[ "$status" -eq 6 ]
 	[[ $output == "hac_job_begin 6 conflict: the device is in use: device 0 is in use by job"* ]]
-	pkill -f 'sleep 30' || true
+	stop_extra_pids
 
 	stop_agent
 	run "$BUILD/tests/capi/capi-job" none 1 0

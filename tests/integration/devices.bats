@@ -5,7 +5,7 @@ bats_require_minimum_version 1.5.0
 load ../lib/common
 
 setup() { start_all; }
-teardown() { pkill -f 'sleep 3[0-9]' || true; stop_all; }
+teardown() { stop_all; }
 
 job_log() {
 	sqlite3 "$BATS_TEST_TMPDIR/jobs.db" "$1"
@@ -71,6 +71,7 @@ xLarge.96GB 6" ]
 
 @test "while a job runs: exit 6 naming the job; --wait waits for it, --wait=SECONDS gives up with 9" {
 	hac-run -- sleep 30 &
+	EXTRA_PIDS+=($!)
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	read -r id pid < <(hac-smi --json | jq -r '.jobs[0] | "\(.id) \(.pid)"')
 	run hac-resize 2xlarge
@@ -143,11 +144,12 @@ xLarge.96GB 6" ]
 	[ "$(hac-run -- sh -c 'echo $HAC_VISIBLE_DEVICE')" = 1 ]
 	[ "$(HAC_VISIBLE_DEVICE=0 hac-run -- sh -c 'echo $HAC_VISIBLE_DEVICE')" = 0 ]
 	hac-run -- sleep 30 &
+	EXTRA_PIDS+=($!)
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	run hac-smi device rm 1
 	[ "$status" -eq 6 ]
 	[[ $output == *"Device 1 cannot be removed while the accelerator is in use"* ]]
-	pkill -f 'sleep 30'
+	stop_extra_pids
 	wait_for "hac-smi --json | jq -e '.jobs | length == 0'" 5
 	run hac-smi device rm 1
 	[ "$status" -eq 0 ]

@@ -38,6 +38,7 @@ job_log() {
 
 @test "hac-smi shows the running job and its memory; the device is busy for --no-wait" {
 	hac-run -- sleep 30 &
+	EXTRA_PIDS+=($!)
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	id=$(hac-smi --json | jq -r '.jobs[0].id')
 	curl -sf --unix-socket "$HAC_SOCKET" -X POST "http://hac/v1/jobs/$id/memory" -d '{"memory_used_mib":2048}'
@@ -51,7 +52,7 @@ job_log() {
 	[ "$(job_log "SELECT end_reason FROM jobs WHERE id = '$id'")" = reset ]
 	run curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/devices/0/reset
 	[[ $output == *'"code":"not_running"'* ]]
-	pkill -f 'sleep 30' || true
+	stop_extra_pids
 }
 
 @test "a second job waits for the device, says who holds it, then runs" {
@@ -101,6 +102,7 @@ job_log() {
 
 @test "hac-smi -r releases the job on the device, says so as moreh-smi does, and fails when none runs" {
 	hac-run -- sleep 30 &
+	EXTRA_PIDS+=($!)
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	id=$(hac-smi --json | jq -r '.jobs[0].id')
 	run hac-smi -r
@@ -116,18 +118,19 @@ job_log() {
 	[[ $output == *"no device 3"* ]]
 	run hac-smi -r --loop 1
 	[ "$status" -eq 2 ]
-	pkill -f 'sleep 30' || true
+	stop_extra_pids
 }
 
 @test "hac-smi -r on another user's job needs root or hac-admin: exit 5, the job runs on" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to start a job another user cannot reset"
 	hac-run -- sleep 30 &
+	EXTRA_PIDS+=($!)
 	wait_for "hac-smi --json | jq -e '.jobs | length == 1'" 5
 	run as_nobody hac-smi -r
 	[ "$status" -eq 5 ]
 	[[ $output == *"Device release failed."*"hac-admin"* ]]
 	[ "$(hac-smi --json | jq '.jobs | length')" = 1 ]
-	pkill -f 'sleep 30' || true
+	stop_extra_pids
 }
 
 @test "killing the agent with -9 while a job runs: on restart the live job is kept, a gone one reconstructed" {

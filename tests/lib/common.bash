@@ -96,7 +96,10 @@ start_all() {
 # pids it added to EXTRA_PIDS: all told first, then each waited for.
 stop_extra_pids() {
 	local pid
+	# A launcher's children first (hac-run's job), by their parent's pid: never by a pattern such
+	# as pkill -f 'sleep 30', which would stop another test's processes on a shared machine.
 	for pid in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"}; do
+		pkill -P "$pid" 2>/dev/null || true
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"}; do

@@ -5,7 +5,7 @@
 #include <string>
 #include <sys/types.h>
 
-#include "http_server.hpp"
+#include <service/http_server.hpp>
 
 namespace hac {
 

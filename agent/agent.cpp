@@ -21,10 +21,10 @@
 
 #include <hac/duration.hpp>
 #include <hac/error.hpp>
+#include <service/api_error.hpp>
 
 #include "access.hpp"
 #include "api.hpp"
-#include "api_error.hpp"
 #include "systemd.hpp"
 #include "usage.hpp"
 

@@ -17,10 +17,10 @@
 
 #include <hac/types.hpp>
 #include <hac/usage.hpp>
+#include <service/http_server.hpp>
 
 #include "agent_config.hpp"
 #include "allocator_link.hpp"
-#include "http_server.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "token.hpp"

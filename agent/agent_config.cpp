@@ -9,8 +9,8 @@
 #include <fmt/core.h>
 
 #include <hac/budget.hpp>
-#include <hac/config.hpp>
 #include <hac/duration.hpp>
+#include <service/config.hpp>
 
 namespace hac {
 

@@ -7,10 +7,10 @@
 
 #include <hac/json.hpp>
 #include <hac/types.hpp>
+#include <net/http_client.hpp>
+#include <service/api_error.hpp>
 
 #include "agent_config.hpp"
-#include "api_error.hpp"
-#include "http_client.hpp"
 
 namespace hac {
 

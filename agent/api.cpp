@@ -12,9 +12,10 @@
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/usage.hpp>
+#include <service/api_error.hpp>
+#include <service/router.hpp>
 
 #include "agent.hpp"
-#include "api_error.hpp"
 #include "api_fields.hpp"
 #include "job_log.hpp"
 #include "process.hpp"
@@ -34,12 +35,6 @@ struct Call {
 };
 
 using Handler = std::function<Response(const Call &)>;
-
-struct Route {
-	const char *method;
-	const char *pattern;    // "{}" matches one path segment
-	Handler handler;
-};
 
 // The longest a caller may ask a job start to take: the longest device wait and then some.
 constexpr int kMaxStartDeadlineMs = 180000;
@@ -69,9 +64,9 @@ Job visible(const Call &c, Job job)
 	return job;
 }
 
-const std::vector<Route> &routes()
+const std::vector<Route<Handler>> &routes()
 {
-	static const std::vector<Route> table = {
+	static const std::vector<Route<Handler>> table = {
 		{"GET", "/v1/version", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"agent_version", s.agentVersion}, {"api_version", 1},
@@ -210,75 +205,24 @@ const std::vector<Route> &routes()
 	return table;
 }
 
-// Splits "/v1/jobs/x/finish" into its segments.
-std::vector<std::string> segments(const std::string &path)
-{
-	std::vector<std::string> out;
-	std::size_t start = 1;
-	while (start <= path.size()) {
-		std::size_t end = path.find('/', start);
-		if (end == std::string::npos)
-			end = path.size();
-		out.push_back(path.substr(start, end - start));
-		start = end + 1;
-	}
-	return out;
-}
-
-bool match(const char *pattern, const std::vector<std::string> &parts, std::vector<std::string> &params)
-{
-	std::vector<std::string> want = segments(pattern);
-	if (want.size() != parts.size())
-		return false;
-	params.clear();
-	for (std::size_t i = 0; i < want.size(); ++i) {
-		if (want[i] == "{}") {
-			if (parts[i].empty())
-				return false;
-			params.push_back(parts[i]);
-		} else if (want[i] != parts[i]) {
-			return false;
-		}
-	}
-	return true;
-}
-
 } // namespace
 
 Response handleRequest(Agent &agent, const Request &request)
 {
 	if (!request.peer)
 		return Response::error(403, "no_peer", "the caller's identity could not be read from the socket");
-	std::vector<std::string> parts = segments(request.path);
 	std::vector<std::string> params;
-	std::string allowed;
-	for (const Route &route : routes()) {
-		if (!match(route.pattern, parts, params))
-			continue;
-		if (request.method != route.method) {
-			allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
-			continue;
-		}
-		try {
-			return route.handler(Call{agent, request, *request.peer, params});
-		} catch (const ApiError &e) {
-			Json body = errorBody(e.code, e.what());
-			body["error"].update(e.details);
-			return Response::json(e.status, body);
-		} catch (const Error &e) {
-			if (e.code() == ExitCode::AllocatorUnreachable)
-				return Response::error(503, "allocator_unreachable", e.what());
-			spdlog::error("{} {}: {}", request.method, request.path, e.what());
-			return Response::error(500, "internal", e.what());
-		}
+	try {
+		const Handler &handler = findRoute(routes(), request, params, "agent/API.md");
+		return handler(Call{agent, request, *request.peer, params});
+	} catch (const ApiError &e) {
+		return e.response();
+	} catch (const Error &e) {
+		if (e.code() == ExitCode::AllocatorUnreachable)
+			return Response::error(503, "allocator_unreachable", e.what());
+		spdlog::error("{} {}: {}", printable(request.method, 16), printable(request.path, 200), e.what());
+		return Response::error(500, "internal", e.what());
 	}
-	if (!allowed.empty()) {
-		Response r = Response::error(405, "method_not_allowed",
-					     request.method + " is not allowed on " + request.path + "; use " + allowed);
-		r.headers["Allow"] = allowed;
-		return r;
-	}
-	return Response::error(404, "not_found", "no such endpoint: " + request.path + " (see agent/API.md)");
 }
 
 } // namespace hac

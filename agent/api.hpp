@@ -1,7 +1,7 @@
 // The local API's routes (agent/API.md): a request and its caller in, a response out.
 #pragma once
 
-#include "http_server.hpp"
+#include <service/http_server.hpp>
 
 namespace hac {
 

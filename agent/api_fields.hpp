@@ -12,8 +12,7 @@
 #include <fmt/core.h>
 
 #include <hac/json.hpp>
-
-#include "api_error.hpp"
+#include <service/api_error.hpp>
 
 namespace hac {
 

@@ -10,9 +10,9 @@
 
 #include <hac/billing.hpp>
 #include <hac/budget.hpp>
+#include <service/api_error.hpp>
 
 #include "access.hpp"
-#include "api_error.hpp"
 
 namespace hac {
 

@@ -12,9 +12,9 @@
 
 #include <hac/error.hpp>
 #include <hac/time.hpp>
+#include <service/api_error.hpp>
 
 #include "access.hpp"
-#include "api_error.hpp"
 
 namespace hac {
 

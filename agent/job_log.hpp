@@ -11,8 +11,7 @@
 
 #include <hac/billing.hpp>
 #include <hac/types.hpp>
-
-#include "database.hpp"
+#include <service/database.hpp>
 
 namespace hac {
 

@@ -18,9 +18,9 @@
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/uuid.hpp>
+#include <service/api_error.hpp>
 
 #include "access.hpp"
-#include "api_error.hpp"
 #include "process.hpp"
 
 namespace hac {

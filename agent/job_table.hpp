@@ -13,9 +13,9 @@
 #include <vector>
 
 #include <hac/types.hpp>
+#include <service/http_server.hpp>
 
 #include "allocator_link.hpp"
-#include "http_server.hpp"
 #include "job_log.hpp"
 
 namespace hac {

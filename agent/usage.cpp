@@ -1,5 +1,7 @@
 // Usage reports. The bill of a job comes from the price stored on its row when it started, so a
 // report needs the allocator only to reconcile; everything else answers from the job log.
+#include <service/api_error.hpp>
+
 #include "usage.hpp"
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <fmt/core.h>
 
 #include "access.hpp"
-#include "api_error.hpp"
 
 namespace hac {
 

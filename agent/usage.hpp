@@ -7,8 +7,8 @@
 #include <vector>
 
 #include <hac/usage.hpp>
+#include <service/http_server.hpp>
 
-#include "http_server.hpp"
 #include "usage_log.hpp"
 
 namespace hac {

@@ -9,8 +9,7 @@
 #include <vector>
 
 #include <hac/usage.hpp>
-
-#include "database.hpp"
+#include <service/database.hpp>
 
 namespace hac {
 

@@ -11,25 +11,12 @@
 #include <hac/json.hpp>
 #include <hac/time.hpp>
 #include <hac/uuid.hpp>
+#include <service/api_error.hpp>
+#include <service/router.hpp>
 
 namespace hac::allocator {
 
 namespace {
-
-// An answer other than success, thrown from deep in a handler and turned into a response once.
-struct ApiError {
-	int status;
-	std::string code;
-	std::string message;
-	std::map<std::string, std::string> headers = {};
-
-	Response response() const
-	{
-		Response r = Response::error(status, code, message);
-		r.headers = headers;
-		return r;
-	}
-};
 
 ApiError badRequest(const std::string &message)
 {
@@ -51,16 +38,6 @@ std::string trim(const std::string &s)
 	return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
-// Untrusted text for a message or the log: printable ASCII, cut at `max`, so that an echo can
-// neither break the JSON (invalid UTF-8 after a cut) nor forge log lines.
-std::string printable(const std::string &s, std::size_t max = 64)
-{
-	std::string out;
-	for (char c : s.substr(0, max))
-		out += c >= 0x20 && c < 0x7f ? c : '?';
-	return s.size() > max ? out + "..." : out;
-}
-
 // Compares without an early exit, so answer times say nothing of how much of a token matched.
 bool sameSecret(const std::string &a, const std::string &b)
 {
@@ -70,16 +47,6 @@ bool sameSecret(const std::string &a, const std::string &b)
 	for (std::size_t i = 0; i < a.size(); ++i)
 		diff |= static_cast<unsigned char>(a[i] ^ b[i]);
 	return diff == 0;
-}
-
-void requireMethod(const Request &req, std::initializer_list<const char *> allowed)
-{
-	for (const char *m : allowed)
-		if (req.method == m)
-			return;
-	std::string list = fmt::format("{}", fmt::join(allowed, ", "));
-	throw ApiError{405, "method_not_allowed", fmt::format("{} does not take {}; use {}", printable(req.path, 200), printable(req.method, 16), list),
-		       {{"Allow", list}}};
 }
 
 Json bodyObject(const Request &req, bool emptyIsObject)
@@ -196,6 +163,16 @@ Json allocationJson(const Allocation &a)
 	};
 }
 
+// The device id of a path segment: a UUID, in lower case.
+std::string deviceIdIn(const std::string &segment)
+{
+	std::string id = lower(segment);
+	if (!isUuid(id))
+		throw badRequest(fmt::format("'{}' in the path is not a device id (a UUID); GET /v1/devices lists them",
+					     printable(segment)));
+	return id;
+}
+
 } // namespace
 
 Response Api::handle(const Request &request) const
@@ -220,79 +197,69 @@ Response Api::handle(const Request &request) const
 
 Response Api::route(const Request &req, std::string &account) const
 {
-	const std::string &path = req.path;
-	if (path == "/v1/version") {
-		requireMethod(req, {"GET"});
-		return version();
-	}
 	// Signed content, verified by the client: no token, as the tools that fetch it have none.
-	if (Releases::owns(path)) {
-		requireMethod(req, {"GET"});
+	if (Releases::owns(req.path)) {
+		requireMethod(req, "GET");
 		return releases_.handle(req);
 	}
-	if (path == "/v1/skus") {
-		requireMethod(req, {"GET"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		return skus();
+	// What a route answers: `token` says whether it needs the caller's device token (then `caller`
+	// is the account it names, else null).
+	struct Endpoint {
+		bool token;
+		Response (*answer)(const Api &api, const Request &req, const std::vector<std::string> &params,
+				   const TokenConfig *caller);
+	};
+	using P = const std::vector<std::string> &;
+	static const std::vector<Route<Endpoint>> routes = {
+		{"GET", "/v1/version", {false, [](const Api &api, const Request &, P, const TokenConfig *) { return api.version(); }}},
+		{"GET", "/v1/skus", {true, [](const Api &api, const Request &, P, const TokenConfig *) { return api.skus(); }}},
+		{"POST", "/v1/agents/register", {true, [](const Api &api, const Request &r, P, const TokenConfig *c) {
+			return api.registerAgent(r, *c);
+		}}},
+		{"POST", "/v1/allocations", {true, [](const Api &api, const Request &r, P, const TokenConfig *c) {
+			return api.allocate(r, *c);
+		}}},
+		{"DELETE", "/v1/allocations/{}", {true, [](const Api &api, const Request &, P p, const TokenConfig *c) {
+			return api.release(p[0], *c);
+		}}},
+		{"GET", "/v1/devices", {true, [](const Api &api, const Request &, P, const TokenConfig *c) {
+			return api.listDevices(*c);
+		}}},
+		{"POST", "/v1/devices", {true, [](const Api &api, const Request &r, P, const TokenConfig *c) {
+			return api.addDevice(r, *c);
+		}}},
+		{"PATCH", "/v1/devices/{}", {true, [](const Api &api, const Request &r, P p, const TokenConfig *c) {
+			return api.resizeDevice(r, deviceIdIn(p[0]), *c);
+		}}},
+		{"DELETE", "/v1/devices/{}", {true, [](const Api &api, const Request &, P p, const TokenConfig *c) {
+			return api.removeDevice(deviceIdIn(p[0]), *c);
+		}}},
+		{"GET", "/v1/usage", {true, [](const Api &api, const Request &r, P, const TokenConfig *c) {
+			return api.listUsage(r, *c);
+		}}},
+		{"POST", "/v1/usage", {true, [](const Api &api, const Request &r, P, const TokenConfig *c) {
+			return api.recordUsage(r, *c);
+		}}},
+	};
+	std::vector<std::string> params;
+	const Endpoint &endpoint = findRoute(routes, req, params, "allocator/API.md");
+	const TokenConfig *caller = nullptr;
+	if (endpoint.token) {
+		caller = &authenticate(req);
+		account = caller->name;
 	}
-	if (path == "/v1/agents/register") {
-		requireMethod(req, {"POST"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		return registerAgent(req, caller);
-	}
-	if (path == "/v1/allocations") {
-		requireMethod(req, {"POST"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		return allocate(req, caller);
-	}
-	const std::string prefix = "/v1/allocations/";
-	if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
-	    path.find('/', prefix.size()) == std::string::npos) {
-		requireMethod(req, {"DELETE"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		return release(path.substr(prefix.size()), caller);
-	}
-	if (path == "/v1/devices") {
-		requireMethod(req, {"GET", "POST"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		return req.method == "POST" ? addDevice(req, caller) : listDevices(caller);
-	}
-	const std::string devicePrefix = "/v1/devices/";
-	if (path.size() > devicePrefix.size() && path.compare(0, devicePrefix.size(), devicePrefix) == 0 &&
-	    path.find('/', devicePrefix.size()) == std::string::npos) {
-		requireMethod(req, {"PATCH", "DELETE"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		std::string raw = path.substr(devicePrefix.size());
-		std::string deviceId = lower(raw);
-		if (!isUuid(deviceId))
-			throw badRequest(fmt::format("'{}' in the path is not a device id (a UUID); GET /v1/devices lists them",
-						     printable(raw)));
-		return req.method == "PATCH" ? resizeDevice(req, deviceId, caller) : removeDevice(deviceId, caller);
-	}
-	if (path == "/v1/usage") {
-		requireMethod(req, {"GET", "POST"});
-		const TokenConfig &caller = authenticate(req);
-		account = caller.name;
-		return req.method == "POST" ? recordUsage(req, caller) : listUsage(req, caller);
-	}
-	throw ApiError{404, "not_found", fmt::format("there is no {}; allocator/API.md lists the paths", printable(path, 200))};
+	return endpoint.answer(*this, req, params, caller);
 }
 
 const TokenConfig &Api::authenticate(const Request &req) const
 {
-	std::map<std::string, std::string> challenge{{"WWW-Authenticate", "Bearer"}};
 	std::string header = trim(req.header("authorization"));
 	if (header.empty())
-		throw ApiError{401, "unauthorized", "the Authorization header is missing; send 'Authorization: Bearer <device token>'",
-			       challenge};
+		throw ApiError{401, "unauthorized", "the Authorization header is missing; send 'Authorization: Bearer <device token>'"}
+			.withHeader("WWW-Authenticate", "Bearer");
 	if (header.size() < 7 || lower(header.substr(0, 7)) != "bearer ")
-		throw ApiError{401, "unauthorized", "the Authorization header is not 'Bearer <device token>'", challenge};
+		throw ApiError{401, "unauthorized", "the Authorization header is not 'Bearer <device token>'"}
+			.withHeader("WWW-Authenticate", "Bearer");
 	std::string token = trim(header.substr(7));
 	const TokenConfig *found = nullptr;
 	// Every token is compared, so the time taken does not tell which one came close.
@@ -301,7 +268,8 @@ const TokenConfig &Api::authenticate(const Request &req) const
 			found = &t;
 	if (!found)
 		throw ApiError{401, "unknown_token", "this allocator does not know the device token; check the agent's "
-			       "token file against the allocator's [[token]] list", challenge};
+			       "token file against the allocator's [[token]] list"}
+			.withHeader("WWW-Authenticate", "Bearer");
 	return *found;
 }
 
@@ -497,8 +465,8 @@ Response Api::allocate(const Request &req, const TokenConfig &caller) const
 			: fmt::format("{} of {} are free", r.freeGpus, r.totalGpus);
 		throw ApiError{503, "farm_full",
 			       fmt::format("no room in the farm: job {} needs {} GPUs and {}; retry in {} s", jobId,
-					   r.neededGpus, why, retry),
-			       {{"Retry-After", std::to_string(retry)}}};
+					   r.neededGpus, why, retry)}
+			.withHeader("Retry-After", std::to_string(retry));
 	}
 	}
 	throw std::logic_error("unhandled allocation outcome");

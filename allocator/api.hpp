@@ -1,7 +1,7 @@
 // The allocator API of API.md: routes a request to the store and answers it, errors included.
 #pragma once
 
-#include <http_server.hpp>
+#include <service/http_server.hpp>
 
 #include "config.hpp"
 #include "releases.hpp"

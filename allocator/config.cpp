@@ -16,9 +16,9 @@
 
 #include <fmt/format.h>
 
-#include <hac/config.hpp>
 #include <hac/error.hpp>
 #include <release/version.hpp>
+#include <service/config.hpp>
 
 namespace hac::allocator {
 

@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
-#include <http_server.hpp>
+#include <service/http_server.hpp>
 
 #include "api.hpp"
 #include "config.hpp"

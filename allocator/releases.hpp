@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <http_server.hpp>
+#include <service/http_server.hpp>
 
 namespace hac::allocator {
 

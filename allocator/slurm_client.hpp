@@ -1,6 +1,6 @@
 // slurmrestd's openapi v0.0.38, as hac-allocator's Slurm placement backend uses it (issue 14): a
 // hold job per allocation, found by name, read for its state and placement, cancelled. Over
-// libcurl (libhac/net), never libslurm. The answers it reads are pinned down by
+// libcurl (net/), never libslurm. The answers it reads are pinned down by
 // tests/integration/slurm_cluster.bats and described in allocator/slurm-notes.md.
 #pragma once
 
@@ -11,8 +11,7 @@
 #include <vector>
 
 #include <hac/error.hpp>
-
-#include "http_client.hpp"
+#include <net/http_client.hpp>
 
 namespace hac::slurm {
 

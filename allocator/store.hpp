@@ -10,9 +10,9 @@
 
 #include <hac/time.hpp>
 #include <hac/types.hpp>
+#include <service/database.hpp>
 
 #include "catalog.hpp"
-#include "database.hpp"
 
 namespace hac::allocator {
 

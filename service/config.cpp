@@ -1,5 +1,5 @@
 // TOML configuration through toml++, with messages of the form "FILE:LINE: KEY: what is wrong".
-#include <hac/config.hpp>
+#include "config.hpp"
 
 #include <cerrno>
 #include <cstring>

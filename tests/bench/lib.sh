@@ -17,7 +17,7 @@ bench_size() {
 
 # full_load: sets LOAD_CLIENTS and LOAD_ARGS (for hac-bench-load) to the agent's full connection
 # load, 256. The agent lets one uid hold 192 of its 256 connections, all uids together 224, and
-# keeps the last 32 for root and the admin group (ServerLimits in libhac/server/http_server.hpp):
+# keeps the last 32 for root and the admin group (ServerLimits in service/http_server.hpp):
 # so root holds 224 (7 of every 8 clients: its share and the reserve) and nobody 32, which takes
 # root; without root the load is one uid's share, 192 clients, and stderr says so.
 full_load() {

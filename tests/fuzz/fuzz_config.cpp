@@ -5,8 +5,8 @@
 #include <string>
 #include <unistd.h>
 
-#include <hac/config.hpp>
 #include <hac/error.hpp>
+#include <service/config.hpp>
 
 #include "agent_config.hpp"
 

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <hac/time.hpp>
+#include <service/database.hpp>
 
-#include "database.hpp"
 #include "store.hpp"
 #include "temp_dir.hpp"
 

@@ -6,8 +6,8 @@
 #include <random>
 
 #include <hac/billing.hpp>
+#include <service/database.hpp>
 
-#include "database.hpp"
 #include "job_log.hpp"
 #include "temp_dir.hpp"
 #include "usage_log.hpp"

@@ -1,8 +1,8 @@
 // Unit tests of config loading: values, defaults, and errors that name file, line and key.
 #include <doctest/doctest.h>
 
-#include <hac/config.hpp>
 #include <hac/error.hpp>
+#include <service/config.hpp>
 
 using namespace hac;
 

@@ -10,9 +10,9 @@
 #include <hac/budget.hpp>
 #include <hac/duration.hpp>
 #include <hac/error.hpp>
+#include <service/database.hpp>
 
 #include "agent_config.hpp"
-#include "database.hpp"
 #include "job_log.hpp"
 #include "temp_dir.hpp"
 #include "usage_log.hpp"

@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <hac/error.hpp>
+#include <service/database.hpp>
 
-#include "database.hpp"
 #include "job_log.hpp"
 #include "temp_dir.hpp"
 

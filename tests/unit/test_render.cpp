@@ -1,11 +1,12 @@
-// Unit tests of table, CSV, --query/--format and JSON rendering (libhac/src/render.cpp).
+// Unit tests of table, CSV, --query/--format and JSON rendering (tools/common/render.cpp).
 #include <doctest/doctest.h>
 
 #include <functional>
 #include <stdexcept>
 
 #include <hac/error.hpp>
-#include <hac/render.hpp>
+
+#include "common/render.hpp"
 
 using namespace hac;
 

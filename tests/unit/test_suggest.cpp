@@ -1,7 +1,7 @@
-// Unit tests of the "did you mean" suggestions (libhac/src/suggest.cpp).
+// Unit tests of the "did you mean" suggestions (tools/common/suggest.cpp).
 #include <doctest/doctest.h>
 
-#include <hac/suggest.hpp>
+#include "common/suggest.hpp"
 
 using namespace hac;
 

@@ -8,10 +8,10 @@
 #include <hac/billing.hpp>
 #include <hac/error.hpp>
 #include <hac/usage.hpp>
+#include <service/api_error.hpp>
 
 #include "agent_config.hpp"
 #include "allocator_link.hpp"
-#include "api_error.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "temp_dir.hpp"

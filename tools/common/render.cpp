@@ -1,7 +1,7 @@
 // Rendering of tables, CSV, --query output and JSON. Widths are terminal columns, not bytes, so
 // names in any script line up; text from other users' processes is sanitised before it reaches a
 // terminal, so a command line cannot carry escape sequences into it.
-#include <hac/render.hpp>
+#include "render.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -9,7 +9,7 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
-#include <hac/suggest.hpp>
+#include "suggest.hpp"
 
 namespace hac {
 

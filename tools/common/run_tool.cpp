@@ -12,8 +12,9 @@
 #include <hac/error.hpp>
 #include <hac/exit_code.hpp>
 #include <hac/json.hpp>
-#include <hac/render.hpp>
 #include <hac/types.hpp>
+
+#include "render.hpp"
 
 namespace hac::tools {
 

@@ -7,8 +7,9 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
-#include <hac/render.hpp>
-#include <hac/suggest.hpp>
+
+#include "render.hpp"
+#include "suggest.hpp"
 
 namespace hac::tools {
 

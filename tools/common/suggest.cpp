@@ -1,6 +1,6 @@
 // Optimal string alignment distance: the Damerau-Levenshtein distance without moves across
 // edited letters, enough for typos such as "2xlrage".
-#include <hac/suggest.hpp>
+#include "suggest.hpp"
 
 #include <algorithm>
 #include <cctype>

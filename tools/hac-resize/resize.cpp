@@ -11,9 +11,9 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
-#include <hac/render.hpp>
 
 #include "common/menu.hpp"
+#include "common/render.hpp"
 #include "common/sku_catalog.hpp"
 
 namespace hac::resize {

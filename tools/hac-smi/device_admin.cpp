@@ -10,12 +10,12 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
-#include <hac/render.hpp>
-#include <hac/suggest.hpp>
 
 #include "common/menu.hpp"
 #include "common/number_check.hpp"
+#include "common/render.hpp"
 #include "common/sku_catalog.hpp"
+#include "common/suggest.hpp"
 
 namespace hac::smi {
 

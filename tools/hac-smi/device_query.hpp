@@ -4,8 +4,9 @@
 #include <string>
 #include <vector>
 
-#include <hac/render.hpp>
 #include <hac/types.hpp>
+
+#include "common/render.hpp"
 
 namespace hac::smi {
 

@@ -4,7 +4,8 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
-#include <hac/render.hpp>
+
+#include "common/render.hpp"
 
 namespace hac::smi {
 

@@ -11,10 +11,10 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
-#include <hac/render.hpp>
 #include <hac/time.hpp>
 
 #include "common/loop.hpp"
+#include "common/render.hpp"
 #include "device_query.hpp"
 #include "device_view.hpp"
 #include "server_info.hpp"

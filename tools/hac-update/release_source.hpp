@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <download.hpp>
+#include <net/download.hpp>
 #include <release/manifest.hpp>
 #include <release/signing.hpp>
 

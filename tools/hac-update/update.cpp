@@ -14,9 +14,9 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
-#include <hac/render.hpp>
 #include <release/version.hpp>
 
+#include "common/render.hpp"
 #include "common/run_tool.hpp"
 #include "env_state.hpp"
 #include "installer.hpp"

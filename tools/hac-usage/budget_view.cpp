@@ -5,9 +5,9 @@
 
 #include <hac/billing.hpp>
 #include <hac/budget.hpp>
-#include <hac/render.hpp>
 
 #include "common/local_time.hpp"
+#include "common/render.hpp"
 
 namespace hac::usage {
 

@@ -11,11 +11,11 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
-#include <hac/render.hpp>
 
 #include <hac/budget.hpp>
 
 #include "budget_view.hpp"
+#include "common/render.hpp"
 
 namespace hac::usage {
 

@@ -19,87 +19,11 @@ namespace hac::allocator {
 
 namespace {
 
-// Schema changelog: one step per version, applied in order; a released step is never edited.
-//   1  accounts, devices, allocations with their GPU leases, usage records, agents seen.
-//   2  device_changes: when each device was added, resized and removed, and its SKUs; the
-//      devices of version 1 get theirs from their created_at and removed_at.
+// One entry per schema version, applied in order: migrations/vN.sql, embedded at build time (each
+// file's header is its changelog entry).
 constexpr std::string_view kMigrations[] = {
-	R"SQL(
-CREATE TABLE accounts (
-	name TEXT PRIMARY KEY,
-	created_at INTEGER NOT NULL
-);
--- A removed device keeps its row (removed_at set) so usage that arrives late still finds it.
-CREATE TABLE devices (
-	id TEXT PRIMARY KEY,
-	account TEXT NOT NULL REFERENCES accounts(name),
-	idx INTEGER NOT NULL,
-	sku TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	removed_at INTEGER
-);
-CREATE UNIQUE INDEX devices_account_idx ON devices(account, idx) WHERE removed_at IS NULL;
-CREATE TABLE allocations (
-	job_id TEXT PRIMARY KEY,
-	account TEXT NOT NULL REFERENCES accounts(name),
-	device_id TEXT NOT NULL REFERENCES devices(id),
-	sku TEXT NOT NULL,
-	gpus INTEGER NOT NULL,
-	placement TEXT NOT NULL,
-	allocated_at INTEGER NOT NULL,
-	released_at INTEGER
-);
-CREATE UNIQUE INDEX allocations_held ON allocations(device_id) WHERE released_at IS NULL;
--- The GPUs lent right now; a row leaves when its allocation is released.
-CREATE TABLE leases (
-	node INTEGER NOT NULL,
-	gpu INTEGER NOT NULL,
-	job_id TEXT NOT NULL REFERENCES allocations(job_id),
-	PRIMARY KEY (node, gpu)
-);
-CREATE INDEX leases_job ON leases(job_id);
-CREATE TABLE usage (
-	job_id TEXT PRIMARY KEY,
-	account TEXT NOT NULL REFERENCES accounts(name),
-	device_id TEXT NOT NULL,
-	sku TEXT NOT NULL,
-	gpus INTEGER NOT NULL,
-	started_at INTEGER NOT NULL,
-	ended_at INTEGER NOT NULL,
-	billable INTEGER NOT NULL,
-	end_reason TEXT NOT NULL,
-	reconstructed INTEGER NOT NULL,
-	price_micro_per_gpu_minute INTEGER NOT NULL,
-	cost_micro INTEGER NOT NULL,
-	recorded_at INTEGER NOT NULL
-);
-CREATE INDEX usage_account_ended ON usage(account, ended_at);
-CREATE TABLE agents (
-	account TEXT NOT NULL REFERENCES accounts(name),
-	hostname TEXT NOT NULL,
-	agent_version TEXT NOT NULL,
-	last_seen INTEGER NOT NULL,
-	PRIMARY KEY (account, hostname)
-);
-)SQL",
-	R"SQL(
--- Devices change size and come and go: this says which SKU a device had when, and so what a job
--- on it was lent. `sku` is the SKU after the change (a removed device's last one); `previous_sku`
--- is set for a resize only.
-CREATE TABLE device_changes (
-	id INTEGER PRIMARY KEY,
-	device_id TEXT NOT NULL REFERENCES devices(id),
-	at INTEGER NOT NULL,
-	change TEXT NOT NULL CHECK (change IN ('added', 'resized', 'removed')),
-	sku TEXT NOT NULL,
-	previous_sku TEXT
-);
-CREATE INDEX device_changes_device ON device_changes(device_id, at);
--- Version 1 could not resize, so a device's SKU now is the one it was added with.
-INSERT INTO device_changes(device_id, at, change, sku) SELECT id, created_at, 'added', sku FROM devices;
-INSERT INTO device_changes(device_id, at, change, sku)
-	SELECT id, removed_at, 'removed', sku FROM devices WHERE removed_at IS NOT NULL;
-)SQL",
+#include "migrations_v1.inc"
+#include "migrations_v2.inc"
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration step per schema version");
 

@@ -1,0 +1,211 @@
+// Store's allocation verbs, on the allocations and leases tables: lend a device's GPUs to a job, and
+// give them back.
+#include "store.hpp"
+#include "store_allocations.hpp"
+#include "store_devices.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <hac/json.hpp>
+
+namespace hac::allocator {
+
+namespace {
+
+std::string placementText(const std::vector<GpuSlot> &placement)
+{
+	Json j = Json::array();
+	for (const GpuSlot &s : placement)
+		j.push_back({s.node, s.gpu});
+	return j.dump();
+}
+
+std::vector<GpuSlot> placementFrom(const std::string &text)
+{
+	std::vector<GpuSlot> out;
+	for (const Json &pair : Json::parse(text))
+		out.push_back({pair.at(0).get<int>(), pair.at(1).get<int>()});
+	return out;
+}
+
+std::optional<Allocation> loadAllocation(Database &db, const std::string &jobId)
+{
+	Statement st = db.prepare("SELECT job_id, account, device_id, sku, gpus, placement, allocated_at, released_at "
+				  "FROM allocations WHERE job_id = ?");
+	st.bind(1, jobId);
+	if (!st.step())
+		return std::nullopt;
+	Allocation a;
+	a.jobId = st.text(0);
+	a.account = st.text(1);
+	a.deviceId = st.text(2);
+	a.sku = st.text(3);
+	a.gpus = static_cast<int>(st.integer(4));
+	a.placement = placementFrom(st.text(5));
+	a.allocatedAt = st.integer(6);
+	a.releasedAt = st.optInteger(7);
+	return a;
+}
+
+// A job asked for again: by the same account on the same device, a replay of what it was lent;
+// otherwise a conflict that says what differs.
+AllocateResult againFor(const Allocation &existing, const std::string &account, const std::string &jobId,
+			const std::string &deviceId)
+{
+	AllocateResult r;
+	if (existing.account == account && existing.deviceId == deviceId) {
+		r.kind = AllocateResult::Kind::Replayed;
+		r.allocation = existing;
+	} else {
+		r.kind = AllocateResult::Kind::Conflict;
+		r.detail = existing.account != account
+			? fmt::format("job {} is already allocated under another account", jobId)
+			: fmt::format("job {} was allocated on device {}, not {}", jobId, existing.deviceId, deviceId);
+	}
+	return r;
+}
+
+// A refusal: its kind, and for the kinds that carry one (see AllocateResult) its detail.
+AllocateResult refused(AllocateResult::Kind kind, std::string detail = {})
+{
+	AllocateResult r;
+	r.kind = kind;
+	r.detail = std::move(detail);
+	return r;
+}
+
+// A job whose usage is recorded has ended (recording it released the allocation, if any), so it
+// is not lent GPUs again.
+bool usageRecorded(Database &db, const std::string &jobId)
+{
+	Statement st = db.prepare("SELECT 1 FROM usage WHERE job_id = ?");
+	st.bind(1, jobId);
+	return st.step();
+}
+
+// The GPUs lent now, to every account.
+std::vector<GpuSlot> leasedGpus(Database &db)
+{
+	std::vector<GpuSlot> busy;
+	Statement st = db.prepare("SELECT node, gpu FROM leases");
+	while (st.step())
+		busy.push_back({static_cast<int>(st.integer(0)), static_cast<int>(st.integer(1))});
+	return busy;
+}
+
+// No room for `needed` GPUs: the answer says how many the farm has and how many are free. A lease
+// outside the farm as configured now is not one of its GPUs, so it does not lower the free count.
+AllocateResult farmFull(const Inventory &inventory, const std::vector<GpuSlot> &busy, int needed)
+{
+	AllocateResult r;
+	r.kind = AllocateResult::Kind::FarmFull;
+	r.neededGpus = needed;
+	r.totalGpus = inventory.totalGpus();
+	auto inFarm = std::count_if(busy.begin(), busy.end(), [&](const GpuSlot &s) {
+		return s.node < inventory.nodes && s.gpu < inventory.gpusPerNode;
+	});
+	r.freeGpus = r.totalGpus - static_cast<int>(inFarm);
+	return r;
+}
+
+// The allocation's row and a lease for each of its GPUs.
+void insertAllocation(Database &db, const Allocation &a)
+{
+	db.prepare("INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?)")
+		.bind(1, a.jobId).bind(2, a.account).bind(3, a.deviceId).bind(4, a.sku).bind(5, a.gpus)
+		.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).run();
+	Statement lease = db.prepare("INSERT INTO leases(node, gpu, job_id) VALUES (?, ?, ?)");
+	for (const GpuSlot &s : a.placement) {
+		lease.reset();
+		lease.bind(1, s.node).bind(2, s.gpu).bind(3, a.jobId).run();
+	}
+}
+
+// Store::allocate's steps, inside its transaction: a job already allocated is answered from its
+// row; a new one is checked (not ended, its device known and free, its SKU in the catalog), placed
+// on free GPUs and written. The refusals have only read, so committing them is the same as rolling
+// back.
+AllocateResult allocateInTransaction(Database &db, const std::string &account, const std::string &jobId,
+				     const std::string &deviceId, const Catalog &catalog, const Inventory &inventory)
+{
+	if (auto existing = loadAllocation(db, jobId))
+		return againFor(*existing, account, jobId, deviceId);
+	if (usageRecorded(db, jobId))
+		return refused(AllocateResult::Kind::Conflict, fmt::format("job {} has ended: its usage is recorded", jobId));
+	auto device = loadDevice(db, account, deviceId);
+	if (!device)
+		return refused(AllocateResult::Kind::UnknownDevice);
+	const Sku *sku = catalog.find(device->sku);
+	if (!sku)
+		return refused(AllocateResult::Kind::UnknownSku, device->sku);
+	if (auto job = heldBy(db, deviceId))
+		return refused(AllocateResult::Kind::DeviceBusy, *job);
+	std::vector<GpuSlot> busy = leasedGpus(db);
+	std::vector<GpuSlot> placement = place(inventory, busy, sku->gpus);
+	if (placement.empty())
+		return farmFull(inventory, busy, sku->gpus);
+
+	AllocateResult r;
+	r.kind = AllocateResult::Kind::Created;
+	r.allocation = {jobId, account, deviceId, sku->name, sku->gpus, std::move(placement), nowMs(), std::nullopt};
+	insertAllocation(db, r.allocation);
+	return r;
+}
+
+} // namespace
+
+std::optional<std::string> heldBy(Database &db, const std::string &deviceId)
+{
+	Statement st = db.prepare("SELECT job_id FROM allocations WHERE device_id = ? AND released_at IS NULL");
+	st.bind(1, deviceId);
+	if (!st.step())
+		return std::nullopt;
+	return st.text(0);
+}
+
+void releaseHeld(Database &db, const std::string &account, const std::string &jobId, TimeMs now)
+{
+	db.prepare("DELETE FROM leases WHERE job_id = ?1 AND EXISTS (SELECT 1 FROM allocations "
+		   "WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL)")
+		.bind(1, jobId).bind(2, account).run();
+	db.prepare("UPDATE allocations SET released_at = ?3 WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL")
+		.bind(1, jobId).bind(2, account).bind(3, now).run();
+}
+
+AllocateResult Store::allocate(const std::string &account, const std::string &jobId, const std::string &deviceId,
+			       const Catalog &catalog, const Inventory &inventory)
+{
+	std::lock_guard lock(mutex_);
+	AllocateResult r;
+	db_.transaction([&] { r = allocateInTransaction(db_, account, jobId, deviceId, catalog, inventory); });
+	return r;
+}
+
+ReleaseResult Store::release(const std::string &account, const std::string &jobId)
+{
+	std::lock_guard lock(mutex_);
+	ReleaseResult r;
+	db_.transaction([&] {
+		{
+			Statement st = db_.prepare("SELECT released_at FROM allocations WHERE job_id = ? AND account = ?");
+			st.bind(1, jobId).bind(2, account);
+			if (!st.step())
+				return;
+			r.found = true;
+			if (auto released = st.optInteger(0)) {
+				r.releasedAt = *released;
+				return;
+			}
+		}
+		r.releasedAt = nowMs();
+		releaseHeld(db_, account, jobId, r.releasedAt);
+	});
+	return r;
+}
+
+} // namespace hac::allocator

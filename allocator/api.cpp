@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <hac/json.hpp>
@@ -38,15 +39,11 @@ std::string trim(const std::string &s)
 	return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
-// Compares without an early exit, so answer times say nothing of how much of a token matched.
+// Compares in constant time (OpenSSL's CRYPTO_memcmp, which a compiler cannot turn into an early
+// exit), so answer times say nothing of how much of a token matched.
 bool sameSecret(const std::string &a, const std::string &b)
 {
-	if (a.size() != b.size())
-		return false;
-	unsigned char diff = 0;
-	for (std::size_t i = 0; i < a.size(); ++i)
-		diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-	return diff == 0;
+	return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Json bodyObject(const Request &req, bool emptyIsObject)

@@ -13,10 +13,10 @@
 #include <hac/json.hpp>
 #include <hac/usage.hpp>
 #include <service/api_error.hpp>
+#include <service/request_fields.hpp>
 #include <service/router.hpp>
 
 #include "agent.hpp"
-#include "api_fields.hpp"
 #include "job_log.hpp"
 #include "process.hpp"
 
@@ -34,7 +34,7 @@ struct Call {
 	Json body() const { return requestBody(request.body); }
 };
 
-using Handler = std::function<Response(const Call &)>;
+using CallHandler = std::function<Response(const Call &)>;
 
 // The longest a caller may ask a job start to take: the longest device wait and then some.
 constexpr int kMaxStartDeadlineMs = 180000;
@@ -64,9 +64,9 @@ Job visible(const Call &c, Job job)
 	return job;
 }
 
-const std::vector<Route<Handler>> &routes()
+const std::vector<Route<CallHandler>> &routes()
 {
-	static const std::vector<Route<Handler>> table = {
+	static const std::vector<Route<CallHandler>> table = {
 		{"GET", "/v1/version", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"agent_version", s.agentVersion}, {"api_version", 1},
@@ -213,7 +213,7 @@ Response handleRequest(Agent &agent, const Request &request)
 		return Response::error(403, "no_peer", "the caller's identity could not be read from the socket");
 	std::vector<std::string> params;
 	try {
-		const Handler &handler = findRoute(routes(), request, params, "agent/API.md");
+		const CallHandler &handler = findRoute(routes(), request, params, "agent/API.md");
 		return handler(Call{agent, request, *request.peer, params});
 	} catch (const ApiError &e) {
 		return e.response();

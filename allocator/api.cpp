@@ -13,6 +13,7 @@
 #include <hac/time.hpp>
 #include <hac/uuid.hpp>
 #include <service/api_error.hpp>
+#include <service/request_fields.hpp>
 #include <service/router.hpp>
 
 namespace hac::allocator {
@@ -46,80 +47,38 @@ bool sameSecret(const std::string &a, const std::string &b)
 	return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-Json bodyObject(const Request &req, bool emptyIsObject)
-{
-	if (trim(req.body).empty()) {
-		if (emptyIsObject)
-			return Json::object();
-		throw badRequest("the request body is empty; send a JSON object");
-	}
-	Json j = Json::parse(req.body, nullptr, false);
-	if (j.is_discarded())
-		throw badRequest("the request body is not valid JSON");
-	if (!j.is_object())
-		throw badRequest("the request body must be a JSON object");
-	return j;
-}
-
-const Json *field(const Json &j, const char *key)
-{
-	auto it = j.find(key);
-	return it == j.end() || it->is_null() ? nullptr : &*it;
-}
-
-ApiError missing(const char *key)
-{
-	return badRequest(fmt::format("field '{}' is missing", key));
-}
-
+// The allocator's kinds of field, read as both daemons read fields (service/request_fields.hpp).
 std::optional<std::string> optionalString(const Json &j, const char *key)
 {
-	const Json *v = field(j, key);
-	if (!v)
+	if (!hasField(j, key))
 		return std::nullopt;
-	if (!v->is_string())
-		throw badRequest(fmt::format("field '{}' must be a string", key));
-	return v->get<std::string>();
+	return field<std::string>(j, key, "a string");
 }
 
+// An empty string is as good as none.
 std::string requiredString(const Json &j, const char *key)
 {
-	auto v = optionalString(j, key);
-	if (!v || v->empty())
-		throw missing(key);
-	return *v;
+	std::string v = field<std::string>(j, key, "a string");
+	if (v.empty())
+		throw badRequest(fmt::format("the field '{}' is empty; it must be a string", key));
+	return v;
 }
 
 std::string requiredUuid(const Json &j, const char *key)
 {
 	std::string v = requiredString(j, key);
 	if (!isUuid(v))
-		throw badRequest(fmt::format("field '{}' must be a UUID, not '{}'", key, printable(v)));
+		throw badRequest(fmt::format("the field '{}' must be a UUID, not '{}'", key, printable(v)));
 	return lower(v);
 }
 
 int requiredInt(const Json &j, const char *key, int min, int max)
 {
-	const Json *v = field(j, key);
-	if (!v)
-		throw missing(key);
-	if (!v->is_number_integer())
-		throw badRequest(fmt::format("field '{}' must be an integer", key));
-	// Compared as doubles so that huge and negative unsigned values are out of range, not wrapped.
-	double d = v->get<double>();
-	if (d < min || d > max)
-		throw badRequest(fmt::format("field '{}' must be from {} to {}", key, min, max));
-	return v->get<int>();
-}
-
-bool optionalBool(const Json &j, const char *key, bool fallback)
-{
-	const Json *v = field(j, key);
-	if (!v)
-		return fallback;
-	if (!v->is_boolean())
-		throw badRequest(fmt::format("field '{}' must be true or false", key));
-	return v->get<bool>();
+	std::string range = fmt::format("a whole number from {} to {}", min, max);
+	auto v = field<std::int64_t>(j, key, range.c_str());
+	if (v < min || v > max)
+		throw badRequest(fmt::format("the field '{}' must be {}", key, range));
+	return static_cast<int>(v);
 }
 
 constexpr const char *kTimeExample = "2026-11-23T17:30:00.000Z";
@@ -129,7 +88,7 @@ TimeMs requiredTime(const Json &j, const char *key)
 	std::string v = requiredString(j, key);
 	auto t = parseTime(v);
 	if (!t)
-		throw badRequest(fmt::format("field '{}' must be an RFC 3339 UTC time such as {}", key, kTimeExample));
+		throw badRequest(fmt::format("the field '{}' must be an RFC 3339 UTC time such as {}", key, kTimeExample));
 	return *t;
 }
 
@@ -277,7 +236,7 @@ Response Api::version() const
 
 Response Api::registerAgent(const Request &req, const TokenConfig &caller) const
 {
-	Json body = bodyObject(req, true);
+	Json body = requestBody(req.body, true);
 	std::string agentVersion = optionalString(body, "agent_version").value_or("");
 	std::string hostname = optionalString(body, "hostname").value_or("");
 	store_.noteAgent(caller.name, hostname, agentVersion);
@@ -374,7 +333,7 @@ Response Api::listDevices(const TokenConfig &caller) const
 
 Response Api::addDevice(const Request &req, const TokenConfig &caller) const
 {
-	Json body = bodyObject(req, false);
+	Json body = requestBody(req.body, false);
 	const Sku &sku = catalogSku(body);
 	if (!mayUse(caller, sku.name))
 		throw skuNotAllowed(caller, sku.name);
@@ -388,7 +347,7 @@ Response Api::addDevice(const Request &req, const TokenConfig &caller) const
 
 Response Api::resizeDevice(const Request &req, const std::string &deviceId, const TokenConfig &caller) const
 {
-	Json body = bodyObject(req, false);
+	Json body = requestBody(req.body, false);
 	const Sku &sku = catalogSku(body);
 	ResizeResult r = store_.resizeDevice(caller.name, deviceId, sku.name, mayUse(caller, sku.name));
 	using Kind = ResizeResult::Kind;
@@ -428,7 +387,7 @@ Response Api::removeDevice(const std::string &deviceId, const TokenConfig &calle
 
 Response Api::allocate(const Request &req, const TokenConfig &caller) const
 {
-	Json body = bodyObject(req, false);
+	Json body = requestBody(req.body, false);
 	std::string jobId = requiredUuid(body, "job_id");
 	std::string deviceId = lower(requiredString(body, "device_id"));
 	checkIdempotencyKey(req, jobId);
@@ -495,7 +454,7 @@ Json usageJson(UsageRecord u, const Catalog &catalog)
 
 Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 {
-	Json body = bodyObject(req, false);
+	Json body = requestBody(req.body, false);
 	UsageRecord u;
 	u.jobId = requiredUuid(body, "job_id");
 	u.deviceId = lower(requiredString(body, "device_id"));
@@ -504,10 +463,10 @@ Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 	u.startedAt = requiredTime(body, "started_at");
 	u.endedAt = requiredTime(body, "ended_at");
 	if (u.endedAt < u.startedAt)
-		throw badRequest("field 'ended_at' is before 'started_at'");
-	u.billable = optionalBool(body, "billable", true);
+		throw badRequest("the field 'ended_at' is before 'started_at'");
+	u.billable = field<bool>(body, "billable", "true or false", true);
 	u.endReason = optionalString(body, "end_reason").value_or("");
-	u.reconstructed = optionalBool(body, "reconstructed", false);
+	u.reconstructed = field<bool>(body, "reconstructed", "true or false", false);
 	checkIdempotencyKey(req, u.jobId);
 
 	RecordResult r = store_.recordUsage(caller.name, u, config_.catalog);
@@ -526,7 +485,7 @@ Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 		throw ApiError{404, "unknown_device",
 			       fmt::format("device {} has never been one of this token's devices", printable(u.deviceId))};
 	case Kind::UnknownSku:
-		throw badRequest(fmt::format("field 'sku': '{}' is not in the catalog; GET /v1/skus lists it",
+		throw badRequest(fmt::format("the field 'sku': '{}' is not in the catalog; GET /v1/skus lists it",
 					     printable(r.detail)));
 	}
 	throw std::logic_error("unhandled usage outcome");

@@ -1,13 +1,12 @@
 // libFuzzer target: a local API request body as any bytes, read as the agent's routes read it
-// (api_fields.hpp, parseUsageQuery). Every bad body is an ApiError 400 or a hac::Error, never a
-// crash or another exception type.
+// (service/request_fields.hpp, parseUsageQuery). Every bad body is an ApiError 400 or a
+// hac::Error, never a crash or another exception type.
 #include <cstdint>
 #include <string>
 
 #include <hac/error.hpp>
 #include <hac/usage.hpp>
-
-#include "api_fields.hpp"
+#include <service/request_fields.hpp>
 
 namespace {
 

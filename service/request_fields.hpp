@@ -1,5 +1,5 @@
-// Reading a local API request body: a JSON object, and its fields of the expected types, each
-// wrong one a 400 naming it. Apart from api.cpp so tests/fuzz can drive it without an agent.
+// Reading a request body, the same way in both daemons: a JSON object, and its fields of the
+// expected types, each wrong one a 400 naming it. A header, so tests/fuzz can drive it alone.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@ namespace hac {
 
 // What a request body may hold before it is parsed. nlohmann builds the whole tree before anyone
 // looks at it, ~80 bytes per level or value: a 1 MiB body of "[[[[" cost ~78 MB at once. Every
-// body of this API is an object of a few scalar fields, one level deep.
+// body of both APIs is an object of a few fields, at most a level or two deep.
 constexpr int kMaxBodyDepth = 8;
 constexpr std::size_t kMaxBodyValues = 1024;
 
@@ -52,16 +52,29 @@ inline void checkBodyShape(const std::string &text)
 	}
 }
 
-// An empty body is an empty object; anything but a JSON object is a 400.
-inline Json requestBody(const std::string &text)
+// The body as a JSON object: an empty one is an empty object where `emptyIsObject` (a request
+// whose fields are all optional), else a 400, as is anything but a JSON object.
+inline Json requestBody(const std::string &text, bool emptyIsObject = true)
 {
-	if (text.empty())
-		return Json::object();
+	if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+		if (emptyIsObject)
+			return Json::object();
+		throw ApiError(400, "bad_request", "the request body is empty; send a JSON object");
+	}
 	checkBodyShape(text);
 	Json j = Json::parse(text, nullptr, false);
-	if (j.is_discarded() || !j.is_object())
+	if (j.is_discarded())
+		throw ApiError(400, "bad_request", "the request body is not valid JSON; send a JSON object");
+	if (!j.is_object())
 		throw ApiError(400, "bad_request", "the request body is not a JSON object");
 	return j;
+}
+
+// Whether the body has the field, other than null (a null field counts as absent).
+inline bool hasField(const Json &body, const char *name)
+{
+	auto it = body.find(name);
+	return it != body.end() && !it->is_null();
 }
 
 // A field of the body, of the expected type, or a 400 naming it. Fields nobody reads are ignored.

@@ -16,15 +16,11 @@
 #include <hac/budget.hpp>
 
 #include "budget_view.hpp"
+#include "common/output.hpp"
 
 namespace hac::usage {
 
 namespace {
-
-void write(const std::string &text)
-{
-	std::fwrite(text.data(), 1, text.size(), stdout);
-}
 
 bool startsWithIgnoringCase(const std::string &text, const std::string &prefix)
 {
@@ -121,9 +117,10 @@ int run(const Options &options)
 				    std::string("hac-agent sent a budget this tool cannot read (is it older than --budget?): ") + e.what());
 		}
 		std::string format = options.json ? "json" : options.format;
-		write(format == "json" ? renderJson(budgetDocument(budget), JsonStyle::Pretty)
-		      : format == "csv" ? renderBudgetCsv(budget)
-					: renderBudgetTable(budget));
+		if (format == "json")
+			tools::printJson(budgetDocument(budget));
+		else
+			tools::print(format == "csv" ? renderBudgetCsv(budget) : renderBudgetTable(budget));
 		return 0;
 	}
 	View view;
@@ -144,13 +141,13 @@ int run(const Options &options)
 	filterJobs(options, report);
 
 	if (format == "json")
-		write(renderJson(usageDocument(report, view), JsonStyle::Pretty));
+		tools::printJson(usageDocument(report, view));
 	else if (options.reconcile)
-		write(format == "csv" ? renderReconcileCsv(report) : renderReconcileTable(report));
+		tools::print(format == "csv" ? renderReconcileCsv(report) : renderReconcileTable(report));
 	else if (options.jobs)
-		write(format == "csv" ? renderJobsCsv(report) : renderJobsTable(report));
+		tools::print(format == "csv" ? renderJobsCsv(report) : renderJobsTable(report));
 	else
-		write(format == "csv" ? renderSummaryCsv(report, view) : renderSummaryTable(report, view));
+		tools::print(format == "csv" ? renderSummaryCsv(report, view) : renderSummaryTable(report, view));
 
 	// Scripts reading CSV still learn that prices may be stale, without it in their data.
 	if (format == "csv" && !report.allocator.reachable)

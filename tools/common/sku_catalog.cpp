@@ -1,24 +1,17 @@
 // Sizes as the tools show and accept them.
 #include "sku_catalog.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
 #include <hac/render.hpp>
 #include <hac/suggest.hpp>
 
+#include "text_case.hpp"
+
 namespace hac::tools {
 
 namespace {
-
-std::string lower(std::string s)
-{
-	std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-	return s;
-}
 
 std::string names(const std::vector<const Sku *> &skus)
 {

@@ -3,7 +3,6 @@
 #include "usage.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 
@@ -17,6 +16,7 @@
 
 #include "budget_view.hpp"
 #include "common/output.hpp"
+#include "common/text_case.hpp"
 
 namespace hac::usage {
 
@@ -24,9 +24,7 @@ namespace {
 
 bool startsWithIgnoringCase(const std::string &text, const std::string &prefix)
 {
-	return text.size() >= prefix.size() &&
-	       std::equal(prefix.begin(), prefix.end(), text.begin(),
-			  [](char a, char b) { return std::tolower((unsigned char)a) == std::tolower((unsigned char)b); });
+	return tools::lower(text).starts_with(tools::lower(prefix));
 }
 
 // --jobs with IDs, --name or --reason: the jobs that fit, and the sums (per SKU) of only those,

@@ -131,7 +131,7 @@ int run(const Options &options)
 	const Sku &sku = tools::resolveSku(catalog, options.size);
 	const Device &device = pickDevice(catalog, options.device);
 	if (!options.yes && tools::interactive() && device.sku != sku.name &&
-	    !tools::confirm(fmt::format("Resize device {} from {} to {}?", device.index, device.sku, sku.name))) {
+	    !tools::confirm(fmt::format("Resize device {} from {} to {}? [y/N]", device.index, device.sku, sku.name))) {
 		tools::print("Nothing changed.\n");
 		return 0;
 	}

@@ -148,7 +148,7 @@ int runDeviceCommand(DeviceCommand command, const Options &options)
 		return 0;
 	if (command.verb == "rm") {
 		if (!command.yes && tools::interactive() &&
-		    !tools::confirm(fmt::format("Remove device {}? Its GPUs are given back to the farm.", *index))) {
+		    !tools::confirm(fmt::format("Remove device {}? Its GPUs are given back to the farm. [y/N]", *index))) {
 			tools::print("Nothing changed.\n");
 			return 0;
 		}

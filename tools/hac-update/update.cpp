@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <hac/render.hpp>
 #include <release/version.hpp>
 
+#include "common/menu.hpp"
 #include "common/run_tool.hpp"
 #include "env_state.hpp"
 #include "installer.hpp"
@@ -116,19 +116,6 @@ void checkInstallable(const VerifiedRelease &r, const TrustState &trust, bool al
 		throw Error(ExitCode::Failure,
 			    fmt::format("release {} needs hac-agent {} or newer, and this VM runs {}: upgrade hac-agent "
 					"first; nothing was changed", fw, r.manifest.minAgentVersion, source.agentVersion));
-}
-
-bool askYesNo(const std::string &question, bool json)
-{
-	std::FILE *out = json ? stderr : stdout;
-	fmt::print(out, "{} (y/n, default: n) ", question);
-	std::fflush(out);
-	std::string answer;
-	if (!std::getline(std::cin, answer))
-		fmt::print(out, "\n");
-	while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r'))
-		answer.pop_back();
-	return answer == "y" || answer == "Y" || answer == "yes" || answer == "Yes" || answer == "YES";
 }
 
 // The restoring half of install(): removes what the failed run changed, reinstalls the saved
@@ -420,7 +407,8 @@ int runUpgrade(const Options &opt)
 		if (!isatty(STDIN_FILENO))
 			throw Error(ExitCode::Usage, fmt::format("not upgrading to {}: stdin is not a terminal to answer the "
 								 "question; give --yes to upgrade without asking", fw));
-		if (!askYesNo("Do you want to upgrade?", opt.json)) {
+		// The question as hac-update(1) shows it; with --json it goes to stderr, off the document.
+		if (!tools::confirm("Do you want to upgrade? (y/n, default: n)", opt.json ? stderr : stdout)) {
 			doc["action"] = "declined";
 			if (opt.json)
 				printJson(doc);

@@ -17,6 +17,7 @@
 #include <release/version.hpp>
 
 #include "common/menu.hpp"
+#include "common/output.hpp"
 #include "common/run_tool.hpp"
 #include "env_state.hpp"
 #include "installer.hpp"
@@ -71,11 +72,6 @@ ReleaseIndex nonEmptyIndex(ReleaseSource &source)
 	if (index.frameworks.empty() || index.pinned.empty())
 		throw Error(ExitCode::NotFound, fmt::format("the allocator at {} offers no framework release", source.url()));
 	return index;
-}
-
-void printJson(const Json &doc)
-{
-	fmt::print("{}", renderJson(doc, JsonStyle::Pretty));
 }
 
 Json releaseJson(const VerifiedRelease &r)
@@ -162,7 +158,7 @@ void checkInstallable(const VerifiedRelease &r, const TrustState &trust, bool al
 		doc["installed"] = installedJson(now);
 		doc["state"] = restored ? "as_before" : "unknown";
 		doc["error"] = tools::jsonError(ExitCode::Failure, message);
-		printJson(doc);
+		tools::printJson(doc);
 		tools::errorDocumentWritten();
 	}
 	throw Error(ExitCode::Failure, message);
@@ -180,11 +176,9 @@ int install(const PythonEnv &env, ReleaseSource &source, const VerifiedRelease &
 		for (const release::Package &p : m.packages)
 			bytes += p.size;
 		doc["action"] = "dry_run";
-		if (opt.json)
-			printJson(doc);
-		else
-			fmt::print("Dry run: would download up to {} bytes into {} and install {} into {}; nothing was "
-				   "changed.\n", bytes, releaseCacheDir(m.framework), releaseSummary(m), env.path);
+		tools::report(opt.json, doc,
+			      fmt::format("Dry run: would download up to {} bytes into {} and install {} into {}; nothing was "
+					  "changed.\n", bytes, releaseCacheDir(m.framework), releaseSummary(m), env.path));
 		return 0;
 	}
 
@@ -228,10 +222,7 @@ int install(const PythonEnv &env, ReleaseSource &source, const VerifiedRelease &
 	doc["action"] = "installed";
 	doc["installed"] = installedJson(after);
 	doc["state"] = "installed";
-	if (opt.json)
-		printJson(doc);
-	else
-		fmt::print("Installed framework {} into {}: {}\n", m.framework, env.path, releaseSummary(m));
+	tools::report(opt.json, doc, fmt::format("Installed framework {} into {}: {}\n", m.framework, env.path, releaseSummary(m)));
 	return 0;
 }
 
@@ -278,17 +269,15 @@ int runCheck(const Options &opt)
 	if (older && state.health != Health::Ok && !state.pending)
 		message += fmt::format(" (it is older than {}, installed before: rollback protection refuses it without "
 				       "--allow-older)", newest);
-	if (opt.json) {
-		printJson(Json{{"schema_version", kSchemaVersion},
-			       {"env", envJson(env)},
-			       {"allocator", src.releases->url()},
-			       {"expected", releaseJson(r)},
-			       {"installed", installedJson(state)},
-			       {"status", healthName(state.health)},
-			       {"message", message}});
-	} else {
-		fmt::print("{}: {}\n", state.health == Health::Ok ? "ok" : healthName(state.health), message);
-	}
+	tools::report(opt.json,
+		      Json{{"schema_version", kSchemaVersion},
+			   {"env", envJson(env)},
+			   {"allocator", src.releases->url()},
+			   {"expected", releaseJson(r)},
+			   {"installed", installedJson(state)},
+			   {"status", healthName(state.health)},
+			   {"message", message}},
+		      fmt::format("{}: {}\n", state.health == Health::Ok ? "ok" : healthName(state.health), message));
 	return state.health == Health::Ok ? 0 : toInt(ExitCode::NeedsFix);
 }
 
@@ -338,18 +327,15 @@ int runList(const Options &opt)
 		}
 		releases.push_back(std::move(entry));
 	}
-	if (opt.json) {
-		printJson(Json{{"schema_version", kSchemaVersion},
-			       {"allocator", src.releases->url()},
-			       {"env", env ? envJson(*env) : Json(nullptr)},
-			       {"pinned", index.pinned.empty() ? Json(nullptr) : Json(index.pinned)},
-			       {"latest", index.latest.empty() ? Json(nullptr) : Json(index.latest)},
-			       {"releases", releases}});
-	} else if (index.frameworks.empty()) {
-		fmt::print("The allocator at {} offers no framework release.\n", src.releases->url());
-	} else {
-		fmt::print("Releases at {}:\n{}", src.releases->url(), table.render());
-	}
+	tools::report(opt.json,
+		      Json{{"schema_version", kSchemaVersion},
+			   {"allocator", src.releases->url()},
+			   {"env", env ? envJson(*env) : Json(nullptr)},
+			   {"pinned", index.pinned.empty() ? Json(nullptr) : Json(index.pinned)},
+			   {"latest", index.latest.empty() ? Json(nullptr) : Json(index.latest)},
+			   {"releases", releases}},
+		      index.frameworks.empty() ? fmt::format("The allocator at {} offers no framework release.\n", src.releases->url())
+					       : fmt::format("Releases at {}:\n{}", src.releases->url(), table.render()));
 	return 0;
 }
 
@@ -389,12 +375,10 @@ int runUpgrade(const Options &opt)
 		     (state.framework.empty() || release::compareVersions(state.framework, fw) <= 0);
 	if (!newer) {
 		doc["action"] = "up_to_date";
-		if (opt.json)
-			printJson(doc);
-		else
-			fmt::print("Currently installed: {}\n{}\n", current,
-				   state.health == Health::Ok ? fmt::format("This is the latest release; {} is up to date.", env.path)
-							      : fmt::format("No newer release: the latest is {}.", fw));
+		tools::report(opt.json, doc,
+			      fmt::format("Currently installed: {}\n{}\n", current,
+					  state.health == Health::Ok ? fmt::format("This is the latest release; {} is up to date.", env.path)
+								     : fmt::format("No newer release: the latest is {}.", fw)));
 		return 0;
 	}
 	TrustState trust = TrustState::load();
@@ -410,10 +394,7 @@ int runUpgrade(const Options &opt)
 		// The question as hac-update(1) shows it; with --json it goes to stderr, off the document.
 		if (!tools::confirm("Do you want to upgrade? (y/n, default: n)", opt.json ? stderr : stdout)) {
 			doc["action"] = "declined";
-			if (opt.json)
-				printJson(doc);
-			else
-				fmt::print("Not upgraded; nothing was changed.\n");
+			tools::report(opt.json, doc, "Not upgraded; nothing was changed.\n");
 			return 0;
 		}
 	}
@@ -443,11 +424,9 @@ int runInstall(const Options &opt)
 	Json doc = baseDocument(env, *src.releases, r, state);
 	if (!opt.force && state.health == Health::Ok) {
 		doc["action"] = "up_to_date";
-		if (opt.json)
-			printJson(doc);
-		else
-			fmt::print("{} already holds framework {}: {}. Give --force to install it again.\n", env.path,
-				   framework, releaseSummary(r.manifest));
+		tools::report(opt.json, doc,
+			      fmt::format("{} already holds framework {}: {}. Give --force to install it again.\n", env.path,
+					  framework, releaseSummary(r.manifest)));
 		return 0;
 	}
 	TrustState trust = TrustState::load();

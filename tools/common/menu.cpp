@@ -77,13 +77,13 @@ std::optional<int> askDevice(const std::vector<int> &indexes)
 	}
 }
 
-bool confirm(const std::string &question)
+bool confirm(const std::string &prompt, std::FILE *out)
 {
-	fmt::print("{} [y/N] ", question);
-	std::fflush(stdout);
+	fmt::print(out, "{} ", prompt);
+	std::fflush(out);
 	auto line = readLine();
 	if (!line) {
-		fmt::print("\n");
+		fmt::print(out, "\n");
 		return false;
 	}
 	return *line == "y" || *line == "Y" || *line == "yes" || *line == "Yes" || *line == "YES";

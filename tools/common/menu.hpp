@@ -2,6 +2,7 @@
 // yes/no question. Tools ask only when stdin is a terminal; scripts get a usage error instead.
 #pragma once
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,9 @@ std::optional<int> askSelection(int count);
 // (nullopt): devices are chosen by their own index, never by a position in a list.
 std::optional<int> askDevice(const std::vector<int> &indexes);
 
-// Asks "QUESTION [y/N] "; only y or yes (any case) is yes.
-bool confirm(const std::string &question);
+// Writes "PROMPT " to `out` and reads the answer: only y or yes (y, Y, yes, Yes, YES) is yes; end
+// of input is no. The prompt carries its own "[y/N]" or "(y/n, default: n)", as the tool's man
+// page shows it. `out` is stderr when stdout is for a JSON document.
+bool confirm(const std::string &prompt, std::FILE *out = stdout);
 
 } // namespace hac::tools

@@ -2,9 +2,7 @@
 // so every tool reports a bad option or an unreachable agent the same way.
 #include "run_tool.hpp"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -14,7 +12,7 @@
 #include <hac/json.hpp>
 #include <hac/types.hpp>
 
-#include "render.hpp"
+#include "output.hpp"
 
 namespace hac::tools {
 
@@ -48,16 +46,6 @@ std::string usageLine(const CLI::App &app)
 	if (auto *formatter = dynamic_cast<const CLI::Formatter *>(app.get_formatter().get()))
 		return formatter->make_usage(&app, app.get_name());
 	return "Usage: " + app.get_name() + " [OPTIONS]\n";
-}
-
-// stdout is flushed here and not at exit, where a write error would go unnoticed.
-int finishOutput(const std::string &tool, int code)
-{
-	if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-		std::fprintf(stderr, "%s: cannot write the output: %s\n", tool.c_str(), std::strerror(errno));
-		return code == 0 ? toInt(ExitCode::Failure) : code;
-	}
-	return code;
 }
 
 // The command line asks for JSON: --json, or hac-usage's --format json. Read from argv, not from
@@ -100,8 +88,7 @@ void printJsonError(bool json, int code, const std::string &message)
 		return;
 	Json doc = {{"schema_version", kSchemaVersion}, {"error", jsonError(static_cast<ExitCode>(code), message)}};
 	std::fflush(stdout);
-	std::string text = renderJson(doc, JsonStyle::Pretty);
-	std::fwrite(text.data(), 1, text.size(), stdout);
+	printJson(doc);
 }
 
 } // namespace

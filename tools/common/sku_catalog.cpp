@@ -1,9 +1,6 @@
 // Sizes as the tools show and accept them.
 #include "sku_catalog.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
@@ -11,15 +8,11 @@
 #include "render.hpp"
 #include "suggest.hpp"
 
+#include "text_case.hpp"
+
 namespace hac::tools {
 
 namespace {
-
-std::string lower(std::string s)
-{
-	std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-	return s;
-}
 
 std::string names(const std::vector<const Sku *> &skus)
 {

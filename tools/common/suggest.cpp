@@ -3,20 +3,14 @@
 #include "suggest.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <fmt/core.h>
+
+#include "text_case.hpp"
 
 namespace hac {
 
 namespace {
-
-std::string lower(std::string_view s)
-{
-	std::string out(s);
-	std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-	return out;
-}
 
 std::size_t distance(const std::string &a, const std::string &b)
 {
@@ -40,13 +34,13 @@ std::size_t distance(const std::string &a, const std::string &b)
 
 std::vector<std::string> nearestNames(std::string_view typed, const std::vector<std::string> &known)
 {
-	const std::string want = lower(typed);
+	const std::string want = tools::lower(typed);
 	if (want.empty())
 		return {};
 	std::size_t best = std::max<std::size_t>(1, (want.size() + 2) / 3);
 	std::vector<std::string> out;
 	for (const std::string &name : known) {
-		std::size_t d = distance(want, lower(name));
+		std::size_t d = distance(want, tools::lower(name));
 		if (d > best)
 			continue;
 		if (d < best) {

@@ -13,7 +13,7 @@
 #include <hac/error.hpp>
 
 #include "common/menu.hpp"
-#include "common/render.hpp"
+#include "common/output.hpp"
 #include "common/sku_catalog.hpp"
 
 namespace hac::resize {
@@ -24,12 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 // The agent waits at most this long in one request; --wait asks again until its own limit.
 constexpr int kServerWaitMs = 25000;
-
-void write(const std::string &text)
-{
-	std::fwrite(text.data(), 1, text.size(), stdout);
-	std::fflush(stdout);
-}
 
 const Device &pickDevice(const tools::Catalog &catalog, std::optional<int> index)
 {
@@ -80,16 +74,16 @@ void report(const Options &options, const Json &answer)
 	if (options.json) {
 		Json doc = answer;
 		doc["schema_version"] = 1;
-		write(renderJson(doc, JsonStyle::Pretty));
+		tools::printJson(doc);
 		return;
 	}
 	Device d = answer.at("device").get<Device>();
 	std::string previous = answer.value("previous_sku", "");
 	if (!answer.value("changed", true))
-		write(fmt::format("Device {} is already {}: nothing to change.\n", d.index, d.sku));
+		tools::print(fmt::format("Device {} is already {}: nothing to change.\n", d.index, d.sku));
 	else
-		write(fmt::format("Device {} resized: {} -> {} ({} GPU{}, {} GB).\n", d.index, previous, d.sku, d.gpus, d.gpus == 1 ? "" : "s",
-				  d.memoryTotalMib / 1024));
+		tools::print(fmt::format("Device {} resized: {} -> {} ({} GPU{}, {} GB).\n", d.index, previous, d.sku, d.gpus, d.gpus == 1 ? "" : "s",
+					 d.memoryTotalMib / 1024));
 }
 
 // moreh-switch-model's menu: the sizes, the current one marked, until q.
@@ -98,8 +92,8 @@ int menu(AgentClient &agent, const Options &options)
 	for (;;) {
 		tools::Catalog catalog = tools::fetchCatalog(agent);
 		const Device &device = pickDevice(catalog, options.device);
-		write(fmt::format("Device {} is {}. Choose its new size:\n", device.index, device.sku));
-		write(tools::renderSkuTable(catalog, device.sku));
+		tools::print(fmt::format("Device {} is {}. Choose its new size:\n", device.index, device.sku));
+		tools::print(tools::renderSkuTable(catalog, device.sku));
 		auto choice = tools::askSelection(static_cast<int>(catalog.skus.size()));
 		if (!choice)
 			return 0;
@@ -110,7 +104,7 @@ int menu(AgentClient &agent, const Options &options)
 			// The menu stays open: the user may pick another size or quit.
 			std::fprintf(stderr, "hac-resize: %s\n", e.what());
 		}
-		write("\n");
+		tools::print("\n");
 	}
 }
 
@@ -125,10 +119,8 @@ int run(const Options &options)
 	if (options.list) {
 		tools::Catalog catalog = tools::fetchCatalog(agent);
 		const std::string current = pickDevice(catalog, options.device).sku;
-		if (options.json)
-			write(renderJson(Json{{"schema_version", 1}, {"skus", tools::skuListJson(catalog, current)}}, JsonStyle::Pretty));
-		else
-			write(tools::renderSkuTable(catalog, current));
+		tools::report(options.json, {{"schema_version", 1}, {"skus", tools::skuListJson(catalog, current)}},
+			      tools::renderSkuTable(catalog, current));
 		return 0;
 	}
 	if (options.size.empty())
@@ -138,8 +130,8 @@ int run(const Options &options)
 	const Sku &sku = tools::resolveSku(catalog, options.size);
 	const Device &device = pickDevice(catalog, options.device);
 	if (!options.yes && tools::interactive() && device.sku != sku.name &&
-	    !tools::confirm(fmt::format("Resize device {} from {} to {}?", device.index, device.sku, sku.name))) {
-		write("Nothing changed.\n");
+	    !tools::confirm(fmt::format("Resize device {} from {} to {}? [y/N]", device.index, device.sku, sku.name))) {
+		tools::print("Nothing changed.\n");
 		return 0;
 	}
 	report(options, change(agent, options, device.index, sku.name));

@@ -3,7 +3,6 @@
 #include "device_admin.hpp"
 
 #include <climits>
-#include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -13,6 +12,7 @@
 
 #include "common/menu.hpp"
 #include "common/number_check.hpp"
+#include "common/output.hpp"
 #include "common/render.hpp"
 #include "common/sku_catalog.hpp"
 #include "common/suggest.hpp"
@@ -20,12 +20,6 @@
 namespace hac::smi {
 
 namespace {
-
-void write(const std::string &text)
-{
-	std::fwrite(text.data(), 1, text.size(), stdout);
-	std::fflush(stdout);
-}
 
 std::string describe(const Device &d)
 {
@@ -48,7 +42,7 @@ std::optional<int> chooseDevice(const tools::Catalog &catalog, const DeviceComma
 	}
 	if (indexes.empty())
 		throw Error(ExitCode::NotFound, "this VM has no device; add one with 'hac-smi device add'");
-	write(table.render());
+	tools::print(table.render());
 	return tools::askDevice(indexes);
 }
 
@@ -59,16 +53,11 @@ std::optional<std::string> chooseSku(const tools::Catalog &catalog, const Device
 	if (!tools::interactive())
 		throw Error(ExitCode::Usage, "'hac-smi device add' needs a SIZE when stdin is not a terminal; "
 					     "see them with 'hac-smi device list'");
-	write(tools::renderSkuTable(catalog, ""));
+	tools::print(tools::renderSkuTable(catalog, ""));
 	auto choice = tools::askSelection(static_cast<int>(catalog.skus.size()));
 	if (!choice)
 		return std::nullopt;
 	return catalog.skus[std::size_t(*choice - 1)].sku.name;
-}
-
-void answer(const DeviceCommand &command, const Json &body, const std::string &text)
-{
-	write(command.json ? renderJson(body, JsonStyle::Pretty) : text);
 }
 
 } // namespace
@@ -141,7 +130,7 @@ int runDeviceCommand(DeviceCommand command, const Options &options)
 	if (command.verb == "list") {
 		Json body{{"schema_version", 1}, {"skus", tools::skuListJson(catalog, "")}, {"max_devices", catalog.maxDevices},
 			  {"devices", catalog.devices.size()}};
-		answer(command, body, tools::renderSkuTable(catalog, "") +
+		tools::report(command.json, body, tools::renderSkuTable(catalog, "") +
 				      fmt::format("This VM has {} of at most {} device(s).\n", catalog.devices.size(), catalog.maxDevices));
 		return 0;
 	}
@@ -151,7 +140,7 @@ int runDeviceCommand(DeviceCommand command, const Options &options)
 			return 0;
 		Json body = agent.post("/v1/devices", Json{{"sku", *sku}});
 		Device d = body.at("device").get<Device>();
-		answer(command, body, fmt::format("Device {} added: {}.\n", d.index, describe(d)));
+		tools::report(command.json, body, fmt::format("Device {} added: {}.\n", d.index, describe(d)));
 		return 0;
 	}
 	auto index = chooseDevice(catalog, command);
@@ -159,17 +148,17 @@ int runDeviceCommand(DeviceCommand command, const Options &options)
 		return 0;
 	if (command.verb == "rm") {
 		if (!command.yes && tools::interactive() &&
-		    !tools::confirm(fmt::format("Remove device {}? Its GPUs are given back to the farm.", *index))) {
-			write("Nothing changed.\n");
+		    !tools::confirm(fmt::format("Remove device {}? Its GPUs are given back to the farm. [y/N]", *index))) {
+			tools::print("Nothing changed.\n");
 			return 0;
 		}
 		Json body = agent.request("DELETE", fmt::format("/v1/devices/{}", *index), "");
-		answer(command, body, fmt::format("Device {} removed.\n", *index));
+		tools::report(command.json, body, fmt::format("Device {} removed.\n", *index));
 		return 0;
 	}
 	Json body = agent.post(fmt::format("/v1/devices/{}/current", *index), Json::object());
 	Device d = body.at("device").get<Device>();
-	answer(command, body, fmt::format("Current device: {}, {}.\n", d.index, describe(d)));
+	tools::report(command.json, body, fmt::format("Current device: {}, {}.\n", d.index, describe(d)));
 	return 0;
 }
 

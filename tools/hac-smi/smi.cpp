@@ -14,6 +14,7 @@
 #include <hac/time.hpp>
 
 #include "common/loop.hpp"
+#include "common/output.hpp"
 #include "common/render.hpp"
 #include "device_query.hpp"
 #include "device_view.hpp"
@@ -42,11 +43,6 @@ void keepDevice(Status &status, int index)
 	std::erase_if(status.jobs, [&](const Job &j) { return j.device != index; });
 }
 
-void write(const std::string &text)
-{
-	std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
 // -r: moreh-smi's messages, so scripts written for it keep matching.
 int resetDevice(AgentClient &client, const Options &options)
 {
@@ -66,12 +62,8 @@ int resetDevice(AgentClient &client, const Options &options)
 	if (reply.status >= 400)
 		throw Error(exitCodeForStatus(reply.status, reply.errorCode()),
 			    fmt::format("Device release failed. ({})", reply.errorMessage()));
-	if (options.json) {
-		Json doc = {{"schema_version", 1}, {"device", device}, {"released", true}, {"job", reply.body["job"]}};
-		write(renderJson(doc, JsonStyle::Pretty));
-	} else {
-		write("Device release success.\n");
-	}
+	tools::report(options.json, {{"schema_version", 1}, {"device", device}, {"released", true}, {"job", reply.body["job"]}},
+		      "Device release success.\n");
 	return 0;
 }
 
@@ -116,7 +108,7 @@ std::string renderRound(const Options &options, const std::optional<Query> &quer
 int run(const Options &options)
 {
 	if (options.helpQuery) {
-		write(deviceQueryHelp());
+		tools::print(deviceQueryHelp());
 		return 0;
 	}
 	// Checked before any request, so a typo is a usage error even with no agent running.
@@ -127,14 +119,14 @@ int run(const Options &options)
 	AgentClient client(resolveSocketPath(options.socket));
 	if (options.serverVersion) {
 		Status status = client.status();
-		write(options.json ? renderJson(serverVersionDocument(status), JsonStyle::Pretty) : renderServerVersion(status));
+		tools::report(options.json, serverVersionDocument(status), renderServerVersion(status));
 		return 0;
 	}
 	if (options.reset)
 		return resetDevice(client, options);
 	if (options.token) {
 		TokenInfo token = parseTokenInfo(client.get("/v1/token"));
-		write(options.json ? renderJson(tokenDocument(token), JsonStyle::Pretty) : renderTokenInfo(token));
+		tools::report(options.json, tokenDocument(token), renderTokenInfo(token));
 		return 0;
 	}
 
@@ -146,7 +138,7 @@ int run(const Options &options)
 	};
 
 	if (!options.loopSeconds) {
-		write(renderRound(options, query, fetch(), nowMs(), true));
+		tools::print(renderRound(options, query, fetch(), nowMs(), true));
 		return 0;
 	}
 
@@ -163,7 +155,7 @@ int run(const Options &options)
 			std::string text = renderRound(options, query, round, nowMs(), first);
 			if (!first && !options.json && !query)
 				text.insert(0, "\n");
-			write(text);
+			tools::print(text);
 			first = false;
 			code = 0;
 		} catch (const Error &e) {

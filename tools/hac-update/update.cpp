@@ -1,12 +1,10 @@
 // The verbs in the order the issue gives them. Everything that can refuse a release (signature,
-// expiry, rollback, agent version, each file's size and sha256) runs before the environment is
-// touched; after pip, the installed versions are read back, and a failed install is undone from
-// the copies saved just before.
+// expiry, rollback, agent version) runs here, before the environment is touched; the install
+// itself, and its undoing when it fails, is install_transaction.cpp's.
 #include "update.hpp"
 
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <unistd.h>
 
@@ -16,11 +14,12 @@
 #include <hac/error.hpp>
 #include <release/version.hpp>
 
+#include "common/menu.hpp"
+#include "common/output.hpp"
 #include "common/render.hpp"
 #include "common/run_tool.hpp"
 #include "env_state.hpp"
-#include "installer.hpp"
-#include "package_cache.hpp"
+#include "install_transaction.hpp"
 #include "release_source.hpp"
 #include "trust_state.hpp"
 
@@ -73,11 +72,6 @@ ReleaseIndex nonEmptyIndex(ReleaseSource &source)
 	return index;
 }
 
-void printJson(const Json &doc)
-{
-	fmt::print("{}", renderJson(doc, JsonStyle::Pretty));
-}
-
 Json releaseJson(const VerifiedRelease &r)
 {
 	Json packages = Json::array();
@@ -116,136 +110,6 @@ void checkInstallable(const VerifiedRelease &r, const TrustState &trust, bool al
 		throw Error(ExitCode::Failure,
 			    fmt::format("release {} needs hac-agent {} or newer, and this VM runs {}: upgrade hac-agent "
 					"first; nothing was changed", fw, r.manifest.minAgentVersion, source.agentVersion));
-}
-
-bool askYesNo(const std::string &question, bool json)
-{
-	std::FILE *out = json ? stderr : stdout;
-	fmt::print(out, "{} (y/n, default: n) ", question);
-	std::fflush(out);
-	std::string answer;
-	if (!std::getline(std::cin, answer))
-		fmt::print(out, "\n");
-	while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r'))
-		answer.pop_back();
-	return answer == "y" || answer == "Y" || answer == "yes" || answer == "Yes" || answer == "YES";
-}
-
-// The restoring half of install(): removes what the failed run changed, reinstalls the saved
-// copies of what was there, and says where that leaves the environment.
-[[noreturn]] void undo(Installer &installer, const PythonEnv &env, const release::Manifest &m,
-		       const std::vector<std::string> &wheels, const EnvState &before,
-		       const std::vector<SavedPackage> &saved, const std::string &failure, const std::string &pipSaid,
-		       Json &doc, const Options &opt)
-{
-	EnvState now = assess(env, m);
-	for (std::size_t i = 0; i < m.packages.size(); ++i)
-		if (now.packages[i].installed != before.packages[i].installed)
-			installer.removeWheel(wheels[i]);
-	std::vector<std::string> copies, problems;
-	for (const SavedPackage &s : saved) {
-		if (!s.wheel.empty())
-			copies.push_back(s.wheel);
-		else
-			problems.push_back(s.problem);
-	}
-	if (!copies.empty())
-		installer.pipInstall(copies);
-	now = assess(env, m);
-
-	bool restored = true;
-	for (std::size_t i = 0; i < m.packages.size(); ++i)
-		if (now.packages[i].installed != before.packages[i].installed)
-			restored = false;
-	std::string message;
-	if (restored) {
-		clearPending(env.path);
-		message = fmt::format("{} installing framework {}; the previous packages were put back, and {} is as it "
-				      "was before: {}. pip's log: {}{}", failure, m.framework, env.path,
-				      installedSummary(now), installer.logFile(), pipSaid);
-	} else {
-		message = fmt::format("{} installing framework {}, and putting back the previous packages did not "
-				      "succeed{}: {} now holds {} (before: {}). Run 'hac-update --force' to finish the "
-				      "install. pip's log: {}{}", failure, m.framework,
-				      problems.empty() ? "" : fmt::format(" ({})", fmt::join(problems, "; ")), env.path,
-				      installedSummary(now), installedSummary(before), installer.logFile(), pipSaid);
-	}
-	if (opt.json) {
-		doc["action"] = restored ? "restored" : "failed";
-		doc["installed"] = installedJson(now);
-		doc["state"] = restored ? "as_before" : "unknown";
-		doc["error"] = tools::jsonError(ExitCode::Failure, message);
-		printJson(doc);
-		tools::errorDocumentWritten();
-	}
-	throw Error(ExitCode::Failure, message);
-}
-
-// Downloads and checks every file, saves what is installed, runs pip, and reads back the result.
-// `doc` is the JSON report, completed here.
-int install(const PythonEnv &env, ReleaseSource &source, const VerifiedRelease &r, const EnvState &before,
-	    bool allowOlder, TrustState &trust, Json &doc, const Options &opt)
-{
-	const release::Manifest &m = r.manifest;
-	bool bars = !opt.json && isatty(STDERR_FILENO);
-	if (opt.dryRun) {
-		std::uint64_t bytes = 0;
-		for (const release::Package &p : m.packages)
-			bytes += p.size;
-		doc["action"] = "dry_run";
-		if (opt.json)
-			printJson(doc);
-		else
-			fmt::print("Dry run: would download up to {} bytes into {} and install {} into {}; nothing was "
-				   "changed.\n", bytes, releaseCacheDir(m.framework), releaseSummary(m), env.path);
-		return 0;
-	}
-
-	std::vector<std::string> wheels;
-	for (const release::Package &p : m.packages) {
-		FetchedPackage f = fetchPackage(source, m.framework, p, bars);
-		wheels.push_back(f.path);
-		doc["downloads"].push_back({{"file", p.file}, {"size", p.size}, {"sha256", p.sha256}, {"cached", f.cached},
-					    {"resumed_from", f.resumedFrom}, {"path", f.path}});
-		if (!opt.json)
-			fmt::print("  {}: {}, sha256 verified\n", p.file,
-				   f.cached ? "in the cache" : f.resumedFrom ? fmt::format("downloaded, resumed at byte {}", f.resumedFrom)
-									     : std::string("downloaded"));
-	}
-
-	Installer installer(env);
-	std::vector<SavedPackage> saved = installer.save(before.installed);
-	for (const SavedPackage &s : saved)
-		if (!s.problem.empty())
-			fmt::print(stderr, "hac-update: warning: {}\n", s.problem);
-	writePending({env.path, m.framework, allowOlder, nowMs()});
-	if (!opt.json)
-		fmt::print("Installing with pip (log: {})\n", installer.logFile());
-	int status = installer.pipInstall(wheels);
-	EnvState after = assess(env, m);
-	bool installed = true;
-	for (const PackageState &p : after.packages)
-		if (p.health != Health::Ok)
-			installed = false;
-	if (status != 0 || !installed) {
-		std::string failure = status > 128 ? fmt::format("pip was stopped by signal {}", status - 128)
-				    : status != 0 ? fmt::format("pip failed (exit {})", status)
-						  : fmt::format("pip succeeded but left {}", installedSummary(after));
-		std::string pipSaid = status != 0 ? "\npip's last lines:\n" + installer.logTail(3) : "";
-		undo(installer, env, m, wheels, before, saved, failure, pipSaid, doc, opt);
-	}
-
-	clearPending(env.path);
-	trust.noteInstalled(m.framework);
-	after = assess(env, m);
-	doc["action"] = "installed";
-	doc["installed"] = installedJson(after);
-	doc["state"] = "installed";
-	if (opt.json)
-		printJson(doc);
-	else
-		fmt::print("Installed framework {} into {}: {}\n", m.framework, env.path, releaseSummary(m));
-	return 0;
 }
 
 Json baseDocument(const PythonEnv &env, const ReleaseSource &source, const VerifiedRelease &r, const EnvState &state)
@@ -291,17 +155,15 @@ int runCheck(const Options &opt)
 	if (older && state.health != Health::Ok && !state.pending)
 		message += fmt::format(" (it is older than {}, installed before: rollback protection refuses it without "
 				       "--allow-older)", newest);
-	if (opt.json) {
-		printJson(Json{{"schema_version", kSchemaVersion},
-			       {"env", envJson(env)},
-			       {"allocator", src.releases->url()},
-			       {"expected", releaseJson(r)},
-			       {"installed", installedJson(state)},
-			       {"status", healthName(state.health)},
-			       {"message", message}});
-	} else {
-		fmt::print("{}: {}\n", state.health == Health::Ok ? "ok" : healthName(state.health), message);
-	}
+	tools::report(opt.json,
+		      Json{{"schema_version", kSchemaVersion},
+			   {"env", envJson(env)},
+			   {"allocator", src.releases->url()},
+			   {"expected", releaseJson(r)},
+			   {"installed", installedJson(state)},
+			   {"status", healthName(state.health)},
+			   {"message", message}},
+		      fmt::format("{}: {}\n", state.health == Health::Ok ? "ok" : healthName(state.health), message));
 	return state.health == Health::Ok ? 0 : toInt(ExitCode::NeedsFix);
 }
 
@@ -351,18 +213,15 @@ int runList(const Options &opt)
 		}
 		releases.push_back(std::move(entry));
 	}
-	if (opt.json) {
-		printJson(Json{{"schema_version", kSchemaVersion},
-			       {"allocator", src.releases->url()},
-			       {"env", env ? envJson(*env) : Json(nullptr)},
-			       {"pinned", index.pinned.empty() ? Json(nullptr) : Json(index.pinned)},
-			       {"latest", index.latest.empty() ? Json(nullptr) : Json(index.latest)},
-			       {"releases", releases}});
-	} else if (index.frameworks.empty()) {
-		fmt::print("The allocator at {} offers no framework release.\n", src.releases->url());
-	} else {
-		fmt::print("Releases at {}:\n{}", src.releases->url(), table.render());
-	}
+	tools::report(opt.json,
+		      Json{{"schema_version", kSchemaVersion},
+			   {"allocator", src.releases->url()},
+			   {"env", env ? envJson(*env) : Json(nullptr)},
+			   {"pinned", index.pinned.empty() ? Json(nullptr) : Json(index.pinned)},
+			   {"latest", index.latest.empty() ? Json(nullptr) : Json(index.latest)},
+			   {"releases", releases}},
+		      index.frameworks.empty() ? fmt::format("The allocator at {} offers no framework release.\n", src.releases->url())
+					       : fmt::format("Releases at {}:\n{}", src.releases->url(), table.render()));
 	return 0;
 }
 
@@ -402,12 +261,10 @@ int runUpgrade(const Options &opt)
 		     (state.framework.empty() || release::compareVersions(state.framework, fw) <= 0);
 	if (!newer) {
 		doc["action"] = "up_to_date";
-		if (opt.json)
-			printJson(doc);
-		else
-			fmt::print("Currently installed: {}\n{}\n", current,
-				   state.health == Health::Ok ? fmt::format("This is the latest release; {} is up to date.", env.path)
-							      : fmt::format("No newer release: the latest is {}.", fw));
+		tools::report(opt.json, doc,
+			      fmt::format("Currently installed: {}\n{}\n", current,
+					  state.health == Health::Ok ? fmt::format("This is the latest release; {} is up to date.", env.path)
+								     : fmt::format("No newer release: the latest is {}.", fw)));
 		return 0;
 	}
 	TrustState trust = TrustState::load();
@@ -420,18 +277,16 @@ int runUpgrade(const Options &opt)
 		if (!isatty(STDIN_FILENO))
 			throw Error(ExitCode::Usage, fmt::format("not upgrading to {}: stdin is not a terminal to answer the "
 								 "question; give --yes to upgrade without asking", fw));
-		if (!askYesNo("Do you want to upgrade?", opt.json)) {
+		// The question as hac-update(1) shows it; with --json it goes to stderr, off the document.
+		if (!tools::confirm("Do you want to upgrade? (y/n, default: n)", opt.json ? stderr : stdout)) {
 			doc["action"] = "declined";
-			if (opt.json)
-				printJson(doc);
-			else
-				fmt::print("Not upgraded; nothing was changed.\n");
+			tools::report(opt.json, doc, "Not upgraded; nothing was changed.\n");
 			return 0;
 		}
 	}
 	if (!opt.json)
 		printIntro(env, *src.releases, latest);
-	return install(env, *src.releases, latest, state, false, trust, doc, opt);
+	return installRelease(env, *src.releases, latest, state, false, trust, doc, opt);
 }
 
 // --force and --target: a named release (the pinned one by default), without a question.
@@ -455,11 +310,9 @@ int runInstall(const Options &opt)
 	Json doc = baseDocument(env, *src.releases, r, state);
 	if (!opt.force && state.health == Health::Ok) {
 		doc["action"] = "up_to_date";
-		if (opt.json)
-			printJson(doc);
-		else
-			fmt::print("{} already holds framework {}: {}. Give --force to install it again.\n", env.path,
-				   framework, releaseSummary(r.manifest));
+		tools::report(opt.json, doc,
+			      fmt::format("{} already holds framework {}: {}. Give --force to install it again.\n", env.path,
+					  framework, releaseSummary(r.manifest)));
 		return 0;
 	}
 	TrustState trust = TrustState::load();
@@ -468,7 +321,7 @@ int runInstall(const Options &opt)
 		printIntro(env, *src.releases, r);
 		fmt::print("Currently installed: {}\n", installedSummary(state));
 	}
-	return install(env, *src.releases, r, state, allowOlder, trust, doc, opt);
+	return installRelease(env, *src.releases, r, state, allowOlder, trust, doc, opt);
 }
 
 } // namespace

@@ -3,7 +3,6 @@
 #include "usage.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 
@@ -15,22 +14,17 @@
 #include <hac/budget.hpp>
 
 #include "budget_view.hpp"
+#include "common/output.hpp"
 #include "common/render.hpp"
+#include "common/text_case.hpp"
 
 namespace hac::usage {
 
 namespace {
 
-void write(const std::string &text)
-{
-	std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
 bool startsWithIgnoringCase(const std::string &text, const std::string &prefix)
 {
-	return text.size() >= prefix.size() &&
-	       std::equal(prefix.begin(), prefix.end(), text.begin(),
-			  [](char a, char b) { return std::tolower((unsigned char)a) == std::tolower((unsigned char)b); });
+	return tools::lower(text).starts_with(tools::lower(prefix));
 }
 
 // --jobs with IDs, --name or --reason: the jobs that fit, and the sums (per SKU) of only those,
@@ -121,9 +115,10 @@ int run(const Options &options)
 				    std::string("hac-agent sent a budget this tool cannot read (is it older than --budget?): ") + e.what());
 		}
 		std::string format = options.json ? "json" : options.format;
-		write(format == "json" ? renderJson(budgetDocument(budget), JsonStyle::Pretty)
-		      : format == "csv" ? renderBudgetCsv(budget)
-					: renderBudgetTable(budget));
+		if (format == "json")
+			tools::printJson(budgetDocument(budget));
+		else
+			tools::print(format == "csv" ? renderBudgetCsv(budget) : renderBudgetTable(budget));
 		return 0;
 	}
 	View view;
@@ -144,13 +139,13 @@ int run(const Options &options)
 	filterJobs(options, report);
 
 	if (format == "json")
-		write(renderJson(usageDocument(report, view), JsonStyle::Pretty));
+		tools::printJson(usageDocument(report, view));
 	else if (options.reconcile)
-		write(format == "csv" ? renderReconcileCsv(report) : renderReconcileTable(report));
+		tools::print(format == "csv" ? renderReconcileCsv(report) : renderReconcileTable(report));
 	else if (options.jobs)
-		write(format == "csv" ? renderJobsCsv(report) : renderJobsTable(report));
+		tools::print(format == "csv" ? renderJobsCsv(report) : renderJobsTable(report));
 	else
-		write(format == "csv" ? renderSummaryCsv(report, view) : renderSummaryTable(report, view));
+		tools::print(format == "csv" ? renderSummaryCsv(report, view) : renderSummaryTable(report, view));
 
 	// Scripts reading CSV still learn that prices may be stale, without it in their data.
 	if (format == "csv" && !report.allocator.reachable)

@@ -36,7 +36,7 @@ queries() {
 	done
 }
 
-reloads() { grep -c 'config reloaded' "$BATS_TEST_TMPDIR/agent.log" || true; }
+reloads() { grep -c 'config reloaded from' "$BATS_TEST_TMPDIR/agent.log" || true; }
 
 @test "SIGHUP while requests are served: each request answered, each reload applied, no data race" {
 	local t=$BATS_TEST_TMPDIR i group
@@ -55,7 +55,7 @@ reloads() { grep -c 'config reloaded' "$BATS_TEST_TMPDIR/agent.log" || true; }
 		sed -i "1i admin_group = \"$group\"" "$t/agent.toml"
 		sed -i "s|^\\[allocator\\]|&\\nheartbeat_seconds = $((10 + i))|" "$t/agent.toml"
 		kill -HUP "$AGENT_PID"
-		wait_for "[[ \$(grep -c 'config reloaded' '$t/agent.log') -ge $i ]]" 30
+		wait_for "[[ \$(grep -c 'config reloaded from' '$t/agent.log') -ge $i ]]" 30
 	done
 	rounds_during=$(wc -l <"$t/rounds")
 	touch "$t/stop"
@@ -65,7 +65,7 @@ reloads() { grep -c 'config reloaded' "$BATS_TEST_TMPDIR/agent.log" || true; }
 	CLIENTS_PID= QUERIES_PIDS=
 
 	[ "$(reloads)" -eq 20 ]
-	grep 'config reloaded' "$t/agent.log" | tail -n 1 | grep -q "admin_group reload-group-0, .*heartbeat 30 s"
+	grep 'config reloaded from' "$t/agent.log" | tail -n 1 | grep -q "admin_group reload-group-0, .*heartbeat 30 s"
 	[[ $rounds_during -ge 1 ]]
 	[[ ! -s $t/failures ]] || { cat "$t/failures" "$t/failures.err"; false; }
 	# Still serving, then a clean stop: an agent built with ThreadSanitizer exits 66 after a report.

@@ -56,7 +56,9 @@ void setLogLevel(const std::string &level)
 Agent::Agent(AgentConfig config, int listenFd)
 	: config_(std::move(config)),
 	  token_(loadToken(config_)),
-	  log_(config_.database),
+	  logFile_(config_.database),
+	  log_(logFile_),
+	  cache_(logFile_),
 	  usageLog_(config_.database),
 	  link_(config_.allocator, token_.value),
 	  jobs_(log_, link_, [this] { return this->config().adminGroup; }, [this] { wakeLink(); },
@@ -69,8 +71,8 @@ Agent::Agent(AgentConfig config, int listenFd)
 		})
 {
 	allocator_.url = link_.url();
-	devices_ = markCurrent(log_.devices(), log_.setting("current_device"));
-	spdlog::info("job log {} at schema version {}; {} known device(s)", config_.database, JobLog::schemaVersion(),
+	devices_ = markCurrent(cache_.devices(), cache_.setting("current_device"));
+	spdlog::info("job log {} at schema version {}; {} known device(s)", config_.database, LogFile::schemaVersion(),
 		     devices_.size());
 
 	jobs_.setKillGrace(config_.jobs.killGraceSeconds * 1000);

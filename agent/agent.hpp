@@ -21,6 +21,7 @@
 #include "agent_config.hpp"
 #include "allocator_link.hpp"
 #include "http_server.hpp"
+#include "allocator_cache.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "token.hpp"
@@ -57,7 +58,7 @@ public:
 	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
 	Status status(const Peer &peer);
 	// {"writable":true,"problem":null}, or false and why the job log takes no writes now
-	// (JobLog::problem); never waits on a write.
+	// (LogFile::problem); never waits on a write.
 	Json jobLogState() const;
 	bool privileged(const Peer &peer) const;
 	JobTable &jobs() { return jobs_; }
@@ -147,7 +148,9 @@ private:
 	mutable std::mutex configMutex_; // guards config_'s reloadable keys (taken after mutex_, never before)
 	AgentConfig config_;
 	Token token_;
-	JobLog log_;
+	LogFile logFile_;               // the job log's file, one connection for the two below
+	JobLog log_;                    // what the agent stores: jobs, outbox, device changes
+	AllocatorCache cache_;          // what it keeps of the allocator: devices, rate card, settings
 	UsageLog usageLog_;             // a second connection to the job log, for reports
 	AllocatorLink link_;
 	JobTable jobs_;

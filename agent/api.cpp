@@ -16,7 +16,7 @@
 #include "agent.hpp"
 #include "api_error.hpp"
 #include "api_fields.hpp"
-#include "job_log.hpp"
+#include "log_file.hpp"
 #include "process.hpp"
 
 namespace hac {
@@ -75,7 +75,7 @@ const std::vector<Route> &routes()
 		{"GET", "/v1/version", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"agent_version", s.agentVersion}, {"api_version", 1},
-							     {"job_log_schema", JobLog::schemaVersion()},
+							     {"job_log_schema", LogFile::schemaVersion()},
 							     {"job_log", c.agent.jobLogState()}, {"allocator", s.allocator}}));
 		}},
 		{"GET", "/v1/status", [](const Call &c) {

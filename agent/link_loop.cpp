@@ -41,16 +41,16 @@ void Agent::contactAllocator()
 	if (version.empty())
 		version = link_.version();
 	try {
-		log_.saveAllocatorView(reg.devices, reg.skus);
-		log_.setSetting("max_devices", std::to_string(reg.maxDevices));
-		log_.setSetting("allowed_skus", Json(reg.allowedSkus).dump());
+		cache_.saveAllocatorView(reg.devices, reg.skus);
+		cache_.setSetting("max_devices", std::to_string(reg.maxDevices));
+		cache_.setSetting("allowed_skus", Json(reg.allowedSkus).dump());
 	} catch (const Error &e) {
 		// The allocator answered: a job log that takes no writes is reported as the job log's
 		// problem (job_log in the status), not as the allocator being unreachable.
 		spdlog::warn("cannot keep the allocator's view in the job log: {}", e.what());
 	}
 	// Read before taking mutex_: readers of the status take it, and must not wait on the job log.
-	std::optional<std::string> current = log_.setting("current_device");
+	std::optional<std::string> current = cache_.setting("current_device");
 	std::lock_guard lock(mutex_);
 	bool wasDown = !allocator_.reachable;
 	allocator_.version = version;

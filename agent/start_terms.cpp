@@ -44,7 +44,7 @@ Device Agent::device(std::optional<int> index)
 
 std::pair<std::int64_t, std::string> Agent::price(const std::string &sku)
 {
-	for (const Sku &s : log_.skus())
+	for (const Sku &s : cache_.skus())
 		if (s.name == sku)
 			return {s.priceMicroPerGpuMinute, s.currency};
 	spdlog::warn("no price known for {}: the job is recorded at 0", sku);

@@ -43,7 +43,7 @@ Status Agent::status(const Peer &peer)
 
 Json Agent::jobLogState() const
 {
-	std::optional<std::string> problem = log_.problem();
+	std::optional<std::string> problem = logFile_.problem();
 	return Json{{"writable", !problem}, {"problem", problem ? Json(*problem) : Json()}};
 }
 

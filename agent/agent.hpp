@@ -20,6 +20,7 @@
 #include <service/http_server.hpp>
 
 #include "agent_config.hpp"
+#include "allocator_cache.hpp"
 #include "allocator_link.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
@@ -57,7 +58,7 @@ public:
 	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
 	Status status(const Peer &peer);
 	// {"writable":true,"problem":null}, or false and why the job log takes no writes now
-	// (JobLog::problem); never waits on a write.
+	// (LogFile::problem); never waits on a write.
 	Json jobLogState() const;
 	bool privileged(const Peer &peer) const;
 	JobTable &jobs() { return jobs_; }
@@ -70,7 +71,7 @@ public:
 	static constexpr std::chrono::milliseconds kFirstRegistrationWait{1500};
 	// The price per GPU-minute of `sku` from the cached rate card (0 when unknown).
 	std::pair<std::int64_t, std::string> price(const std::string &sku);
-	// Device administration (devices.cpp): root or the admin group only; each needs the
+	// Device administration (device_admin.cpp): root or the admin group only; each needs the
 	// allocator, and each change is in the job log before it is acknowledged. Throw ApiError.
 	Json resizeDevice(const Peer &peer, int index, const std::string &sku, int waitMs);
 	Json addDevice(const Peer &peer, const std::string &sku);
@@ -100,14 +101,28 @@ public:
 	std::optional<std::int64_t> timeLimit(std::optional<std::int64_t> requested);
 
 private:
+	void reloadFrom(const std::function<AgentConfig()> &loadConfig);
+
+	// The link thread and its contact with the allocator (link_loop.cpp).
+	// `devices` with `current` (the current_device setting) marked, else the first.
+	static std::vector<Device> markCurrent(std::vector<Device> devices, const std::optional<std::string> &current);
 	void linkLoop();
 	void contactAllocator();
-	void applyRegistration(const Registration &reg);
 	void markUnreachable(const std::string &why);
+	// Capped exponential back-off: min(retry_max_seconds, base * 2^attempts).
+	std::int64_t backoffCeilingMs(int attempts, std::int64_t baseMs) const;
+	// A full-jitter draw below that ceiling (500 ms base, 100 ms floor), so agents that lost the
+	// allocator together do not retry in lockstep.
+	std::int64_t fullJitterMs(std::mt19937_64 &random, int attempts) const;
+	void wakeLink();
+
+	// The outbox (outbox.cpp).
 	// Sends the usage records due by `dueBy`; a record the allocator refused waits its back-off.
 	void deliverOutbox(TimeMs dueBy);
 	// The outbox's size now, warning once each time it crosses half of the cap.
 	std::pair<std::int64_t, std::int64_t> noteOutbox();
+
+	// Device administration's checks and steps (device_admin.cpp).
 	void requirePrivileged(const Peer &peer, const std::string &what) const;
 	Sku knownSku(const std::string &name);
 	void requireAllocator(const std::string &what);
@@ -115,13 +130,6 @@ private:
 	void deliverOwedRecords();
 	// Runs a device change at the allocator; no answer becomes 503 allocator_unreachable.
 	Device changeAtAllocator(const std::function<Device()> &change);
-	// Capped exponential back-off: min(retry_max_seconds, base * 2^attempts).
-	std::int64_t backoffCeilingMs(int attempts, std::int64_t baseMs) const;
-	// A full-jitter draw below that ceiling (500 ms base, 100 ms floor), so agents that lost the
-	// allocator together do not retry in lockstep.
-	std::int64_t fullJitterMs(std::mt19937_64 &random, int attempts) const;
-	void wakeLink();
-	void reloadFrom(const std::function<AgentConfig()> &loadConfig);
 
 	// This month's (UTC) billed and running jobs' cost in the catalog's currency, per uid too.
 	struct Spending {
@@ -140,7 +148,9 @@ private:
 	mutable std::mutex configMutex_; // guards config_'s reloadable keys (taken after mutex_, never before)
 	AgentConfig config_;
 	Token token_;
-	JobLog log_;
+	LogFile logFile_;               // the job log's file, one connection for the two below
+	JobLog log_;                    // what the agent stores: jobs, outbox, device changes
+	AllocatorCache cache_;          // what it keeps of the allocator: devices, rate card, settings
 	UsageLog usageLog_;             // a second connection to the job log, for reports
 	AllocatorLink link_;
 	JobTable jobs_;

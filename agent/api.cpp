@@ -17,7 +17,7 @@
 #include <service/router.hpp>
 
 #include "agent.hpp"
-#include "job_log.hpp"
+#include "log_file.hpp"
 #include "process.hpp"
 
 namespace hac {
@@ -70,7 +70,7 @@ const std::vector<Route<CallHandler>> &routes()
 		{"GET", "/v1/version", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			return Response::json(200, document({{"agent_version", s.agentVersion}, {"api_version", 1},
-							     {"job_log_schema", JobLog::schemaVersion()},
+							     {"job_log_schema", LogFile::schemaVersion()},
 							     {"job_log", c.agent.jobLogState()}, {"allocator", s.allocator}}));
 		}},
 		{"GET", "/v1/status", [](const Call &c) {

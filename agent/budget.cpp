@@ -46,7 +46,7 @@ std::string spentOf(std::int64_t spent, std::int64_t limit, const std::string &c
 Agent::Spending Agent::spending(TimeMs now)
 {
 	Spending s;
-	std::vector<Sku> skus = log_.skus();
+	std::vector<Sku> skus = cache_.skus();
 	s.currency = skus.empty() ? "USD" : skus.front().currency;
 	s.monthStart = monthStartUtc(now);
 	s.monthEnd = nextMonthStartUtc(now);
@@ -118,10 +118,10 @@ std::string Agent::admitBudget(const Peer &peer, bool privileged)
 		if (f.threshold == 0)
 			return;
 		std::string key = fmt::format("budget_told:{}:{}:{}", month, peer.uid, scope);
-		int told = std::atoi(log_.setting(key).value_or("0").c_str());
+		int told = std::atoi(cache_.setting(key).value_or("0").c_str());
 		if (f.threshold <= told)
 			return;
-		log_.setSetting(key, std::to_string(f.threshold));
+		cache_.setSetting(key, std::to_string(f.threshold));
 		notice += fmt::format("{}{} budget for {} (UTC) is {}% spent: {}{}", notice.empty() ? "" : "; ", whose,
 				      month, percentSpent(f.spentMicro, *f.limitMicro), spentOf(f.spentMicro, *f.limitMicro, b.currency),
 				      f.exhausted ? " (you may still start jobs as root or a member of the admin group)" : "");
@@ -156,8 +156,8 @@ int Agent::watchBudget()
 				 const std::function<bool(const Job &)> &which) {
 			if (f.threshold > 0) {
 				std::string setting = fmt::format("budget_logged:{}:{}", month, key);
-				if (f.threshold > std::atoi(log_.setting(setting).value_or("0").c_str())) {
-					log_.setSetting(setting, std::to_string(f.threshold));
+				if (f.threshold > std::atoi(cache_.setting(setting).value_or("0").c_str())) {
+					cache_.setSetting(setting, std::to_string(f.threshold));
 					spdlog::warn("{} for {} (UTC) crossed {}%: {} spent, {} {} forecast for the month{}", what,
 						     month, f.threshold, spentOf(f.spentMicro, *f.limitMicro, s.currency),
 						     formatMicro(f.forecastMicro), s.currency,

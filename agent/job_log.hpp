@@ -1,17 +1,17 @@
-// The agent's durable state in SQLite: last known devices and rate card, settings, jobs, outbox.
+// What the agent stores in the job log's file, each write committed before it is acknowledged:
+// its jobs with their bills, the outbox of usage records owed to the allocator, and the changes of
+// its devices. What it keeps of the allocator's answers is AllocatorCache's, over the same file.
 #pragma once
 
 #include <atomic>
-#include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include <hac/billing.hpp>
 #include <hac/types.hpp>
-#include <service/database.hpp>
+
+#include "log_file.hpp"
 
 namespace hac {
 
@@ -45,27 +45,8 @@ struct DeviceChange {
 
 class JobLog {
 public:
-	// Opens or creates the database and migrates it to the current schema; throws hac::Error
-	// for a database newer than this binary, which it leaves untouched, and for a folder or file
-	// the agent may not write (read-only), named as such.
-	explicit JobLog(const std::string &path);
-
-	// Why the log cannot take writes now, or nothing when it can: the file was removed or
-	// replaced under the agent (for good: every later write is refused), a write has waited
-	// on the disk for more than a second, or the last write failed. Never waits on a writer.
-	std::optional<std::string> problem() const;
-
-	static int schemaVersion();
-	// The schema steps, migrations/v1.sql onwards: step i takes version i to i + 1.
-	static const std::vector<std::string_view> &migrations();
-
-	// Replaces the cached devices and rate card with what the allocator just said.
-	void saveAllocatorView(const std::vector<Device> &devices, const std::vector<Sku> &skus);
-	std::vector<Device> devices();
-	std::vector<Sku> skus();
-
-	std::optional<std::string> setting(const std::string &key);
-	void setSetting(const std::string &key, const std::string &value);
+	// Counts the outbox of an opened (and migrated) job log.
+	explicit JobLog(LogFile &file);
 
 	// Jobs: each call is one transaction, committed before it returns.
 	void insertStarting(const JobRow &row);
@@ -91,21 +72,10 @@ public:
 	std::int64_t outboxSize() const { return outboxSize_; }
 
 private:
-	std::vector<JobRow> selectJobs(const std::string &where, const std::string &id);
-	// Runs one write (caller holds mutex_), refused when the file is no longer the one opened;
-	// checked again after the commit, before the caller acknowledges anything.
-	void write(const std::function<void()> &work);
-	void requireSameFile();
+	static std::vector<JobRow> selectJobs(Database &db, const std::string &where, const std::string &id);
 
-	std::mutex mutex_; // one connection, shared by the HTTP threads and the allocator link
-	Database db_;
-	dev_t device_ = 0;                      // the opened file's identity, to tell a replaced one
-	ino_t inode_ = 0;
+	LogFile &file_;
 	std::atomic<std::int64_t> outboxSize_{0};
-	std::atomic<TimeMs> writingSince_{0};   // 0: no write under way
-	mutable std::mutex problemMutex_;       // guards the two below
-	std::string gone_;                      // set once the file was removed or replaced
-	std::string lastWriteError_;            // the last write's failure, cleared by a success
 };
 
 } // namespace hac

@@ -34,6 +34,31 @@ constexpr long kMinAllocatorMs = 100;
 // A launcher says at once that a command could not be executed; later, it is not believed.
 constexpr TimeMs kExecReportMs = 10000;
 
+// What a start's row takes from the device's quote: its size, and that size's price.
+void priceRow(JobRow &row, const PricedDevice &priced)
+{
+	row.job.sku = priced.device.sku;
+	row.job.gpus = priced.device.gpus;
+	row.deviceId = priced.device.id;
+	row.priceMicroPerGpuMinute = priced.priceMicroPerGpuMinute;
+	row.currency = priced.currency;
+}
+
+// What is left of a start's caller's deadline.
+long msLeft(const StartRequest &request)
+{
+	using namespace std::chrono;
+	return duration_cast<milliseconds>(request.deadline - steady_clock::now()).count();
+}
+
+ApiError startTimeout(const StartRequest &request, const std::string &why)
+{
+	return ApiError(504, "start_timeout",
+			fmt::format("the job could not be started within the caller's deadline of {} ms ({}); the command was "
+				    "not run and is not billed; if this repeats, check 'systemctl status hac-agent'",
+				    request.deadlineMs, why));
+}
+
 } // namespace
 
 std::string usageBody(const JobRow &row)
@@ -138,163 +163,178 @@ void JobTable::reconcile()
 Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &request, int device,
 		    const std::function<PricedDevice(int)> &quote)
 {
-	auto process = readProcess(request.pid);
+	ProcessInfo process = callersProcess(peer, request.pid);
+	// What a waiting job shows; the size and price are read again once the device is ours.
+	JobRow row;
+	priceRow(row, quote(device));
+	reserveInLine(peer, privileged, request, device, process, row);
+	recordStarting(device, quote, row);
+	allocate(request, device, row);
+	return watch(request, device, row);
+}
+
+ProcessInfo JobTable::callersProcess(const Peer &peer, pid_t pid) const
+{
+	auto process = readProcess(pid);
 	if (!process)
-		throw ApiError(404, "process_not_found", fmt::format("no process with pid {}", request.pid));
+		throw ApiError(404, "process_not_found", fmt::format("no process with pid {}", pid));
 	if (peer.uid != 0 && (process->uid != peer.uid || (process->pid != peer.pid && process->parent != peer.pid)))
 		throw ApiError(403, "not_your_process",
 			       fmt::format("pid {} is neither the caller nor a child of the caller owned by the same user; "
-					   "a job is registered by its own process or by the launcher that started it", request.pid));
+					   "a job is registered by its own process or by the launcher that started it", pid));
+	return *process;
+}
 
-	// What a waiting job shows; the size and price are read again once the device is ours.
-	auto fill = [&](JobRow &row, const PricedDevice &priced) {
-		row.job.sku = priced.device.sku;
-		row.job.gpus = priced.device.gpus;
-		row.deviceId = priced.device.id;
-		row.priceMicroPerGpuMinute = priced.priceMicroPerGpuMinute;
-		row.currency = priced.currency;
+void JobTable::reserveInLine(const Peer &peer, bool privileged, const StartRequest &request, int device,
+			     const ProcessInfo &process, JobRow &row)
+{
+	std::unique_lock lock(mutex_);
+	auto deadline = std::min(std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0),
+				 request.deadline);
+	auto taken = [&] { return byDevice_.count(device) || claims_.count(device); };
+	// While it waits the job is shown in hac-smi (who, since when, its place in line), and
+	// the device goes to the waiters in the order they came.
+	std::optional<std::list<Job>::iterator> waiter;
+	// A launcher asks again when one server-side wait ends (libhac's beginJob): the process
+	// keeps its place and its "since" across the calls.
+	const std::pair<pid_t, std::uint64_t> who{process.pid, process.startTicks};
+	struct Unlist {
+		JobTable &table;
+		std::optional<std::list<Job>::iterator> &it;
+		std::pair<pid_t, std::uint64_t> who;
+		bool granted = false;
+		~Unlist()
+		{
+			if (!it)
+				return;
+			if (!granted) {
+				if (table.waitedSince_.size() >= 1024)
+					table.waitedSince_.erase(table.waitedSince_.begin());
+				table.waitedSince_[who] = (*it)->startedAt;
+			}
+			table.waiting_.erase(*it);
+			table.freed_.notify_all(); // the next in line may go
+		}
+	} unlist{*this, waiter, who};
+	auto ahead = [&] {
+		for (auto it = waiting_.begin(); it != waiting_.end() && !(waiter && it == *waiter); ++it)
+			if (it->device == device)
+				return true;
+		return false;
 	};
-	JobRow row;
-	fill(row, quote(device));
-	{
-		std::unique_lock lock(mutex_);
-		auto deadline = std::min(std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait ? request.waitMs : 0),
-					 request.deadline);
-		auto taken = [&] { return byDevice_.count(device) || claims_.count(device); };
-		// While it waits the job is shown in hac-smi (who, since when, its place in line), and
-		// the device goes to the waiters in the order they came.
-		std::optional<std::list<Job>::iterator> waiter;
-		// A launcher asks again when one server-side wait ends (libhac's beginJob): the process
-		// keeps its place and its "since" across the calls.
-		const std::pair<pid_t, std::uint64_t> who{process->pid, process->startTicks};
-		struct Unlist {
-			JobTable &table;
-			std::optional<std::list<Job>::iterator> &it;
-			std::pair<pid_t, std::uint64_t> who;
-			bool granted = false;
-			~Unlist()
-			{
-				if (!it)
-					return;
-				if (!granted) {
-					if (table.waitedSince_.size() >= 1024)
-						table.waitedSince_.erase(table.waitedSince_.begin());
-					table.waitedSince_[who] = (*it)->startedAt;
-				}
-				table.waiting_.erase(*it);
-				table.freed_.notify_all(); // the next in line may go
-			}
-		} unlist{*this, waiter, who};
-		auto ahead = [&] {
-			for (auto it = waiting_.begin(); it != waiting_.end() && !(waiter && it == *waiter); ++it)
-				if (it->device == device)
-					return true;
-			return false;
-		};
-		auto blocked = [&] { return taken() || ahead(); };
-		if (request.wait && blocked() && !stopping_) {
-			Job w;
-			w.device = device;
-			w.sku = row.job.sku;
-			w.gpus = row.job.gpus;
-			w.uid = process->uid;
-			w.user = userName(process->uid);
-			w.pid = process->pid;
-			w.command = request.command.empty() ? process->command : request.command;
-			w.name = request.name;
-			w.state = "waiting";
-			w.startedAt = nowMs();
-			if (auto before = waitedSince_.find(who); before != waitedSince_.end()) {
-				w.startedAt = before->second;
-				waitedSince_.erase(before);
-			}
-			auto place = std::find_if(waiting_.begin(), waiting_.end(),
-						  [&](const Job &other) { return other.startedAt > w.startedAt; });
-			waiter = waiting_.insert(place, std::move(w));
+	auto blocked = [&] { return taken() || ahead(); };
+	if (request.wait && blocked() && !stopping_)
+		waiter = joinLineLocked(request, device, process, row);
+	while (blocked() && !stopping_) {
+		if (!request.wait || freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+			if (!blocked())
+				break;
+			throw busyRefusal(peer, privileged, device);
 		}
-		while (blocked() && !stopping_) {
-			if (!request.wait || freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-				if (!blocked())
-					break;
-				if (auto claim = claims_.find(device); claim != claims_.end())
-					throw ApiError(409, "device_busy", fmt::format("device {} is being changed ({})", device, claim->second),
-						       Json{{"holder", {{"change", claim->second}}}});
-				if (!taken())
-					throw ApiError(409, "device_busy",
-						       fmt::format("device {} is promised to the jobs that waited for it first", device));
-				const Job &holder = byDevice_.at(device).row.job;
-				bool visible = privileged || holder.uid == peer.uid;
-				std::string command = visible ? holder.command : "(another user's job)";
-				throw ApiError(409, "device_busy",
-					       fmt::format("device {} is in use by job {} (pid {}: {})", device, holder.id,
-							   holder.pid, command),
-					       Json{{"holder", {{"job_id", holder.id}, {"pid", holder.pid}, {"command", command},
-								 {"user", userName(holder.uid)}}}});
-			}
-		}
-		unlist.granted = !stopping_;
-		if (stopping_)
-			throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
-		Job &job = row.job;
-		job.id = newUuid();
-		job.device = device;
-		job.uid = process->uid;
-		job.user = userName(process->uid);
-		job.pid = process->pid;
-		job.command = request.command.empty() ? process->command : request.command;
-		job.name = request.name;
-		job.timeLimitSeconds = request.timeLimitSeconds;
-		job.state = "starting";
-		job.startedAt = nowMs();
-		row.pidStart = process->startTicks;
-		byDevice_.emplace(device, Entry{row, -1, true, std::nullopt, processExe(process->pid), std::nullopt,
-						  std::nullopt});
 	}
+	unlist.granted = !stopping_;
+	if (stopping_)
+		throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
+	Job &job = row.job;
+	job.id = newUuid();
+	job.device = device;
+	job.uid = process.uid;
+	job.user = userName(process.uid);
+	job.pid = process.pid;
+	job.command = request.command.empty() ? process.command : request.command;
+	job.name = request.name;
+	job.timeLimitSeconds = request.timeLimitSeconds;
+	job.state = "starting";
+	job.startedAt = nowMs();
+	row.pidStart = process.startTicks;
+	byDevice_.emplace(device, Entry{row, -1, true, std::nullopt, processExe(process.pid), std::nullopt, std::nullopt});
+}
 
-	auto release = [&] {
-		std::lock_guard lock(mutex_);
-		byDevice_.erase(device);
-		freed_.notify_all();
-	};
+std::list<Job>::iterator JobTable::joinLineLocked(const StartRequest &request, int device, const ProcessInfo &process,
+						 const JobRow &row)
+{
+	Job w;
+	w.device = device;
+	w.sku = row.job.sku;
+	w.gpus = row.job.gpus;
+	w.uid = process.uid;
+	w.user = userName(process.uid);
+	w.pid = process.pid;
+	w.command = request.command.empty() ? process.command : request.command;
+	w.name = request.name;
+	w.state = "waiting";
+	w.startedAt = nowMs();
+	if (auto before = waitedSince_.find({process.pid, process.startTicks}); before != waitedSince_.end()) {
+		w.startedAt = before->second;
+		waitedSince_.erase(before);
+	}
+	auto place = std::find_if(waiting_.begin(), waiting_.end(),
+				  [&](const Job &other) { return other.startedAt > w.startedAt; });
+	return waiting_.insert(place, std::move(w));
+}
+
+ApiError JobTable::busyRefusal(const Peer &peer, bool privileged, int device) const
+{
+	if (auto claim = claims_.find(device); claim != claims_.end())
+		return ApiError(409, "device_busy", fmt::format("device {} is being changed ({})", device, claim->second),
+				Json{{"holder", {{"change", claim->second}}}});
+	auto holding = byDevice_.find(device);
+	if (holding == byDevice_.end())
+		return ApiError(409, "device_busy", fmt::format("device {} is promised to the jobs that waited for it first", device));
+	const Job &holder = holding->second.row.job;
+	bool visible = privileged || holder.uid == peer.uid;
+	std::string command = visible ? holder.command : "(another user's job)";
+	return ApiError(409, "device_busy",
+			fmt::format("device {} is in use by job {} (pid {}: {})", device, holder.id, holder.pid, command),
+			Json{{"holder", {{"job_id", holder.id}, {"pid", holder.pid}, {"command", command},
+					 {"user", userName(holder.uid)}}}});
+}
+
+void JobTable::releaseReserved(int device)
+{
+	std::lock_guard lock(mutex_);
+	byDevice_.erase(device);
+	freed_.notify_all();
+}
+
+void JobTable::recordStarting(int device, const std::function<PricedDevice(int)> &quote, JobRow &row)
+{
 	try {
 		// The device is this job's now, so no resize can slip in between.
-		fill(row, quote(device));
+		priceRow(row, quote(device));
 		{
 			std::lock_guard lock(mutex_);
 			byDevice_.at(device).row = row;
 		}
 		log_.insertStarting(row);
 	} catch (...) {
-		release();
+		releaseReserved(device);
 		throw;
 	}
+}
+
+void JobTable::allocate(const StartRequest &request, int device, JobRow &row)
+{
 	// The answer must reach the caller before its deadline: the allocator gets what is left of it,
 	// less a reserve for writing the job log and answering.
-	using namespace std::chrono;
-	auto leftMs = [&] { return duration_cast<milliseconds>(request.deadline - steady_clock::now()).count(); };
-	auto late = [&](const std::string &why) {
-		return ApiError(504, "start_timeout",
-				fmt::format("the job could not be started within the caller's deadline of {} ms ({}); the command was "
-					    "not run and is not billed; if this repeats, check 'systemctl status hac-agent'",
-					    request.deadlineMs, why));
-	};
-	if (leftMs() < kStartReserveMs + kMinAllocatorMs) {
+	if (msLeft(request) < kStartReserveMs + kMinAllocatorMs) {
 		log_.deleteStarting(row.job.id);
-		release();
-		throw late("the job log was slow to write");
+		releaseReserved(device);
+		throw startTimeout(request, "the job log was slow to write");
 	}
 	try {
 		Allocation a = [&] {
 			try {
-				return link_.allocate(row.job.id, row.deviceId, leftMs() - kStartReserveMs);
+				return link_.allocate(row.job.id, row.deviceId, msLeft(request) - kStartReserveMs);
 			} catch (const ApiError &e) {
 				// The job that had the device ended here, but its record, which releases the
 				// device at the allocator, may still be on its way: send it and ask once more,
 				// so the device goes to this job, the first in line, and not to a later one.
-				if (e.code != "device_busy" || log_.outboxSize() == 0 || leftMs() < kStartReserveMs + kMinAllocatorMs)
+				if (e.code != "device_busy" || log_.outboxSize() == 0 ||
+				    msLeft(request) < kStartReserveMs + kMinAllocatorMs)
 					throw;
 				deliverOwed_();
-				return link_.allocate(row.job.id, row.deviceId, leftMs() - kStartReserveMs);
+				return link_.allocate(row.job.id, row.deviceId, msLeft(request) - kStartReserveMs);
 			}
 		}();
 		if (a.gpus > 0)
@@ -305,7 +345,7 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		// treated as no answer.
 		if (e.status < 500 || e.code == "farm_full") {
 			log_.deleteStarting(row.job.id);
-			release();
+			releaseReserved(device);
 			throw;
 		}
 		std::lock_guard lock(mutex_);
@@ -323,14 +363,17 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 					   "is not billed: check the allocator (hac-smi shows whether the agent reaches it)",
 					   link_.url(), e.what()));
 	}
+}
 
+Job JobTable::watch(const StartRequest &request, int device, JobRow &row)
+{
 	std::lock_guard lock(mutex_);
 	auto it = byDevice_.find(device);
 	// Past the deadline the caller has given up: its command never ran, so the job is undone, not
 	// billed, and the record that says so releases the allocation.
-	if (leftMs() < 0) {
+	if (msLeft(request) < 0) {
 		endLocked(it, "not_started", std::nullopt, std::nullopt, false);
-		throw late("the start took too long");
+		throw startTimeout(request, "the start took too long");
 	}
 	row.job.startedAt = nowMs();
 	row.job.state = "running";
@@ -348,11 +391,11 @@ Job JobTable::start(const Peer &peer, bool privileged, const StartRequest &reque
 		return endLocked(it, "not_started", std::nullopt, std::nullopt, false);
 	}
 	it->second.pidfd = pidfd;
-	if (leftMs() < 0) {
+	if (msLeft(request) < 0) {
 		close(pidfd);
 		it->second.pidfd = -1;
 		endLocked(it, "not_started", std::nullopt, std::nullopt, false);
-		throw late("the job log was slow to write");
+		throw startTimeout(request, "the job log was slow to write");
 	}
 	watchLocked(it->second);
 	if (row.job.deadline) {

@@ -13,12 +13,15 @@
 #include <vector>
 
 #include <hac/types.hpp>
+#include <service/api_error.hpp>
 #include <service/http_server.hpp>
 
 #include "allocator_link.hpp"
 #include "job_log.hpp"
 
 namespace hac {
+
+struct ProcessInfo;
 
 struct StartRequest {
 	pid_t pid = 0;
@@ -61,6 +64,8 @@ public:
 	// Each throws ApiError for the caller (404, 403, 409 device_busy, 503 ...).
 	// `quote` gives the device's size and price; it is asked again once the job holds the
 	// device, so a job that waited through a resize starts at the new size.
+	// Its steps, each a private method below: check the caller's process, reserve the device in
+	// line, record the job as starting, allocate at the allocator, watch the process.
 	Job start(const Peer &peer, bool privileged, const StartRequest &request, int device,
 		  const std::function<PricedDevice(int)> &quote);
 	// `execFailed`: the launcher says the job's command could not be executed. Believed (end reason
@@ -113,6 +118,34 @@ private:
 	};
 
 	std::string execClaimRefusal(const Entry &entry, const Peer &peer) const;
+
+	// start()'s steps, in order (job_table.cpp says why that order).
+	// The process `pid` as the kernel has it, if the caller may register it (its own, or its
+	// child owned by the same user): else 404 process_not_found or 403 not_your_process.
+	ProcessInfo callersProcess(const Peer &peer, pid_t pid) const;
+	// Takes `device` for the job in memory, after waiting in line for it if the request asks to
+	// (shown in running() meanwhile); fills in the job's id, owner and command. Throws 409
+	// device_busy (busyRefusal) or 503 agent_stopping.
+	void reserveInLine(const Peer &peer, bool privileged, const StartRequest &request, int device,
+			   const ProcessInfo &process, JobRow &row);
+	// Puts the caller in `device`'s line, by when it began to wait (kept across its calls by
+	// waitedSince_). mutex_ held.
+	std::list<Job>::iterator joinLineLocked(const StartRequest &request, int device, const ProcessInfo &process,
+						const JobRow &row);
+	// Why `device` cannot be had now: being changed, held by a job (its command hidden from other
+	// users unless `privileged`), or promised to the jobs that waited first. mutex_ held.
+	ApiError busyRefusal(const Peer &peer, bool privileged, int device) const;
+	// Undoes reserveInLine() for a job that never was.
+	void releaseReserved(int device);
+	// Prices the job at its device's size now that the device is its own, and stores it as
+	// starting; on failure the device is released.
+	void recordStarting(int device, const std::function<PricedDevice(int)> &quote, JobRow &row);
+	// Asks the allocator for the device, within what is left of the caller's deadline; on a
+	// refusal or no answer undoes or ends the job (never billed) and throws.
+	void allocate(const StartRequest &request, int device, JobRow &row);
+	// Marks the job running and watches its process; a process already gone, or a caller that
+	// gave up, ends it as not_started.
+	Job watch(const StartRequest &request, int device, JobRow &row);
 
 	// A process the job log no longer holds (ended by a restarted agent at its deadline) that was
 	// sent SIGTERM and gets SIGKILL at killAt if it still lives.

@@ -1,13 +1,13 @@
 // Usage reports. The bill of a job comes from the price stored on its row when it started, so a
 // report needs the allocator only to reconcile; everything else answers from the job log.
-#include <service/api_error.hpp>
-
 #include "usage.hpp"
 
 #include <algorithm>
 #include <map>
 
 #include <fmt/core.h>
+
+#include <service/api_error.hpp>
 
 #include "access.hpp"
 

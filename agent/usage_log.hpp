@@ -15,7 +15,7 @@ namespace hac {
 
 class UsageLog {
 public:
-	// Opens a connection of its own to the job log that JobLog created and migrated, so that a
+	// Opens a connection of its own to the job log that LogFile created and migrated, so that a
 	// long report reads beside the job writes instead of holding them up (WAL lets both run).
 	explicit UsageLog(const std::string &path);
 

@@ -178,7 +178,8 @@ double plainLoopSeconds(const std::string &path, int n)
 
 double jobLogSeconds(const std::string &path, int n)
 {
-	hac::JobLog log(path);
+	hac::LogFile logFile(path);
+	hac::JobLog log(logFile);
 	const std::string body(200, 'x');
 	auto t = Clock::now();
 	for (int i = 0; i < n; ++i) {

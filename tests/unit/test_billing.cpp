@@ -8,7 +8,7 @@
 #include <hac/billing.hpp>
 #include <service/database.hpp>
 
-#include "job_log.hpp"
+#include "log_file.hpp"
 #include "temp_dir.hpp"
 #include "usage_log.hpp"
 
@@ -64,10 +64,10 @@ TEST_CASE("money is shown exactly, with two decimals at least")
 TEST_CASE("the bills the v3 migration works out in SQL, and their sums, are what the C++ rule gives")
 {
 	TempDir dir;
-	// A job log of schema version 1, from before jobs carried their bill; JobLog migrates it below.
+	// A job log of schema version 1, from before jobs carried their bill; LogFile migrates it below.
 	{
 		Database db(dir.file("jobs.db"), true);
-		db.migrate({JobLog::migrations().front()}, "job log");
+		db.migrate({LogFile::migrations().front()}, "job log");
 	}
 	// Jobs whose durations sit on and around every edge of the rule, and at random; some running,
 	// some not billable; three prices, two currencies, three users, over two months.
@@ -117,7 +117,7 @@ TEST_CASE("the bills the v3 migration works out in SQL, and their sums, are what
 		});
 	}
 
-	{ JobLog migrated(dir.file("jobs.db")); }
+	{ LogFile migrated(dir.file("jobs.db")); }
 	UsageLog usage(dir.file("jobs.db"));
 	UsageQuery q;
 	q.since = kStart;

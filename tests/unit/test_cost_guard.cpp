@@ -185,7 +185,8 @@ TEST_CASE("a job that crosses its limit mid-minute is billed up to its end, each
 TEST_CASE("the month's spending counts the jobs that started in the UTC month, running ones up to now")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	auto add = [&](const std::string &id, TimeMs started, std::optional<TimeMs> ended, const std::string &reason) {
 		JobRow row;
 		row.job.id = id;
@@ -238,7 +239,7 @@ TEST_CASE("the job log's v5 step keeps every job and queued record, and allows t
 	TempDir dir;
 	{
 		Database db(dir.file("jobs.db"), true);
-		auto steps = JobLog::migrations();
+		auto steps = LogFile::migrations();
 		db.migrate(std::vector<std::string_view>(steps.begin(), steps.begin() + 4), "job log");
 		db.exec("INSERT INTO jobs (id, device, device_id, sku, gpus, price_micro_per_gpu_minute, currency, uid, pid, "
 			"pid_start, command, state, started_at, heartbeat_at, ended_at, end_reason, gpu_minutes, cost_micro) "
@@ -247,7 +248,8 @@ TEST_CASE("the job log's v5 step keeps every job and queued record, and allows t
 		db.exec("INSERT INTO outbox (job_id, body, next_attempt_at) VALUES ('a', '{}', 0)");
 		CHECK_THROWS_AS(db.exec("UPDATE jobs SET end_reason = 'time_limit'"), Error);
 	}
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	auto a = log.job("a");
 	REQUIRE(a);
 	CHECK(a->job.endReason == "finished");

@@ -1,4 +1,5 @@
-// Unit tests of the job log's schema migrations and its cache of the allocator's view.
+// Unit tests of the job log's file (schema migrations, a file replaced under it), what it stores
+// and its cache of the allocator's view.
 #include <fstream>
 #include <sstream>
 
@@ -7,7 +8,9 @@
 #include <hac/error.hpp>
 #include <service/database.hpp>
 
+#include "allocator_cache.hpp"
 #include "job_log.hpp"
+#include "log_file.hpp"
 #include "temp_dir.hpp"
 
 using namespace hac;
@@ -15,9 +18,9 @@ using namespace hac;
 TEST_CASE("a new job log is created at the current schema version, in WAL mode")
 {
 	TempDir dir;
-	{ JobLog log(dir.file("jobs.db")); }
+	{ LogFile file(dir.file("jobs.db")); }
 	Database db(dir.file("jobs.db"), false);
-	CHECK(db.userVersion() == JobLog::schemaVersion());
+	CHECK(db.userVersion() == LogFile::schemaVersion());
 	{
 		// Scoped: a statement not yet finished keeps the connection's transaction open.
 		Statement mode = db.prepare("PRAGMA journal_mode");
@@ -26,20 +29,20 @@ TEST_CASE("a new job log is created at the current schema version, in WAL mode")
 	}
 	// Opening again migrates nothing and keeps the data.
 	db.exec("INSERT INTO settings VALUES ('current_device', '1')");
-	JobLog again(dir.file("jobs.db"));
-	CHECK(again.setting("current_device") == "1");
+	LogFile again(dir.file("jobs.db"));
+	CHECK(AllocatorCache(again).setting("current_device") == "1");
 }
 
 TEST_CASE("a job log newer than the binary is refused and left untouched")
 {
 	TempDir dir;
-	{ JobLog log(dir.file("jobs.db")); }
+	{ LogFile file(dir.file("jobs.db")); }
 	{
 		Database db(dir.file("jobs.db"), false);
 		db.exec("PRAGMA user_version = 99");
 	}
 	try {
-		JobLog log(dir.file("jobs.db"));
+		LogFile file(dir.file("jobs.db"));
 		FAIL("no exception");
 	} catch (const Error &e) {
 		CHECK(std::string(e.what()).find("schema version 99, newer than") != std::string::npos);
@@ -64,23 +67,24 @@ TEST_CASE("a failed migration step leaves the old version")
 TEST_CASE("the allocator's view is cached and replaced whole")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
-	log.saveAllocatorView({Device{0, "id0", "HAC", "Large.64GB", 4, 65536, {}, {}, false},
+	LogFile file(dir.file("jobs.db"));
+	AllocatorCache cache(file);
+	cache.saveAllocatorView({Device{0, "id0", "HAC", "Large.64GB", 4, 65536, {}, {}, false},
 			       Device{1, "id1", "HAC", "Small.16GB", 1, 16384, {}, {}, false}},
 			      {Sku{"Small.16GB", 1, 16, 20000, "USD"}});
-	CHECK(log.devices().size() == 2);
-	CHECK(log.skus().size() == 1);
-	log.saveAllocatorView({Device{1, "id1", "HAC", "Medium.32GB", 2, 32768, {}, {}, false}}, {});
-	auto devices = log.devices();
+	CHECK(cache.devices().size() == 2);
+	CHECK(cache.skus().size() == 1);
+	cache.saveAllocatorView({Device{1, "id1", "HAC", "Medium.32GB", 2, 32768, {}, {}, false}}, {});
+	auto devices = cache.devices();
 	REQUIRE(devices.size() == 1);
 	CHECK(devices[0].sku == "Medium.32GB");
-	CHECK(log.skus().size() == 1); // an empty catalog in a reply keeps the cached rate card
+	CHECK(cache.skus().size() == 1); // an empty catalog in a reply keeps the cached rate card
 }
 
 TEST_CASE("a missing directory for the job log says what to do")
 {
 	try {
-		JobLog log("/nonexistent-dir/jobs.db");
+		LogFile file("/nonexistent-dir/jobs.db");
 		FAIL("no exception");
 	} catch (const Error &e) {
 		CHECK(std::string(e.what()).find("does not exist: create it or set 'database'") != std::string::npos);
@@ -99,19 +103,20 @@ TEST_CASE("a job log at schema version 1 migrates to the current version and kee
 		db.exec(sql.str());
 		CHECK(db.userVersion() == 1);
 	}
-	JobLog log(dir.file("jobs.db"));
+	LogFile file(dir.file("jobs.db"));
+	JobLog log(file);
 	auto job = log.job("0b6c7e4e-1f2a-4b3c-9d8e-7f6a5b4c3d2e");
 	REQUIRE(job);
 	CHECK(job->job.command == "python train.py");
 	CHECK(job->priceMicroPerGpuMinute == 5000);
 	CHECK(log.outboxSize() == 1);
-	CHECK(log.setting("current_device") == "0");
+	CHECK(AllocatorCache(file).setting("current_device") == "0");
 	CHECK(log.deviceChanges().empty());
 	log.recordDeviceChange({1763900100000, 0, "6f1c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f", "resize", "Large.64GB", "2xLarge.192GB", 0});
 	REQUIRE(log.deviceChanges().size() == 1);
 	CHECK(log.deviceChanges()[0].newSku == "2xLarge.192GB");
 	Database db(dir.file("jobs.db"), false);
-	CHECK(db.userVersion() == JobLog::schemaVersion());
+	CHECK(db.userVersion() == LogFile::schemaVersion());
 }
 
 TEST_CASE("a job log removed or replaced under it refuses every later write, and says why")
@@ -119,24 +124,26 @@ TEST_CASE("a job log removed or replaced under it refuses every later write, and
 	TempDir dir;
 	for (bool replace : {false, true}) {
 		std::string path = dir.file(replace ? "replaced.db" : "removed.db");
-		JobLog log(path);
-		log.setSetting("current_device", "0");
-		CHECK_FALSE(log.problem());
+		LogFile file(path);
+		JobLog log(file);
+		AllocatorCache cache(file);
+		cache.setSetting("current_device", "0");
+		CHECK_FALSE(file.problem());
 		if (replace) {
-			{ JobLog other(dir.file("other.db")); }
+			{ LogFile other(dir.file("other.db")); }
 			std::filesystem::rename(dir.file("other.db"), path);
 		} else {
 			std::filesystem::remove(path);
 		}
 		std::string said = replace ? "was replaced by another file while hac-agent runs" : "was removed while hac-agent runs";
 		try {
-			log.setSetting("current_device", "1");
+			cache.setSetting("current_device", "1");
 			FAIL("no exception");
 		} catch (const Error &e) {
 			CHECK(std::string(e.what()).find(said) != std::string::npos);
 		}
-		REQUIRE(log.problem());
-		CHECK(log.problem()->find(said) != std::string::npos);
+		REQUIRE(file.problem());
+		CHECK(file.problem()->find(said) != std::string::npos);
 		// For good, even with a file back at the path.
 		CHECK_THROWS_AS(log.heartbeat(1), Error);
 	}

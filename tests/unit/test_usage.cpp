@@ -100,7 +100,8 @@ UsageJob asJob(const UsageRecord &r, std::uint32_t uid = 1000)
 TEST_CASE("a job across midnight and across a month's end counts wholly on the day and in the month it started")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	// 23:59:30 on November 30 to 00:01:00 on December 1: 90 s, so 2 minutes, 4 GPUs.
 	addJob(log, {"late", kDec1 - 30 * kSecond, kDec1 + 60 * kSecond});
 	addJob(log, {"early", kDec1 + 3600 * kSecond, kDec1 + 3659 * kSecond});
@@ -130,7 +131,8 @@ TEST_CASE("a job across midnight and across a month's end counts wholly on the d
 TEST_CASE("each job keeps the SKU, GPUs and price it started at, as on a device resized between jobs")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	addJob(log, {"big", kNov30, kNov30 + 61 * kSecond, "Large.64GB", 4, 20000});
 	addJob(log, {"small", kNov30 + 3600 * kSecond, kNov30 + 3660 * kSecond, "Small.16GB", 1, 30000});
 	UsageLog usage(dir.file("jobs.db"));
@@ -150,7 +152,8 @@ TEST_CASE("each job keeps the SKU, GPUs and price it started at, as on a device 
 TEST_CASE("a non-billable job is listed with its minutes and costs nothing; a running one counts up to now")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	addJob(log, {"failed", kNov30, kNov30 + 10 * kSecond, "Large.64GB", 4, 20000, "allocator_failure"});
 	addJob(log, {"running", kNov30 + 100 * kSecond, std::nullopt});
 	UsageLog usage(dir.file("jobs.db"));
@@ -178,7 +181,8 @@ TEST_CASE("a non-billable job is listed with its minutes and costs nothing; a ru
 TEST_CASE("a job reconstructed after the agent was down is billed up to its last heartbeat")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	// A running job whose process is gone (a pid that cannot exist), last seen 150 s after it started.
 	Seed s{"lost", kNov30, std::nullopt};
 	addJob(log, s);
@@ -204,7 +208,8 @@ TEST_CASE("a job reconstructed after the agent was down is billed up to its last
 TEST_CASE("only root or the admin group sees another user's usage or everyone's")
 {
 	TempDir dir;
-	JobLog log(dir.file("jobs.db"));
+	LogFile logFile(dir.file("jobs.db"));
+	JobLog log(logFile);
 	addJob(log, {"mine", kNov30, kNov30 + 60 * kSecond, "Large.64GB", 4, 20000, "finished", 1000});
 	addJob(log, {"theirs", kNov30, kNov30 + 60 * kSecond, "Large.64GB", 4, 20000, "finished", 1001});
 	UsageLog usage(dir.file("jobs.db"));

@@ -46,7 +46,7 @@ void Agent::requirePrivileged(const Peer &peer, const std::string &what) const
 
 Sku Agent::knownSku(const std::string &name)
 {
-	std::vector<Sku> skus = log_.skus();
+	std::vector<Sku> skus = cache_.skus();
 	for (const Sku &s : skus)
 		if (s.name == name)
 			return s;
@@ -112,15 +112,15 @@ Device Agent::changeAtAllocator(const std::function<Device()> &change)
 Json Agent::skuCatalog()
 {
 	std::vector<std::string> allowed;
-	if (auto saved = log_.setting("allowed_skus"))
+	if (auto saved = cache_.setting("allowed_skus"))
 		allowed = Json::parse(*saved, nullptr, false).get<std::vector<std::string>>();
 	Json skus = Json::array();
-	for (const Sku &s : log_.skus()) {
+	for (const Sku &s : cache_.skus()) {
 		Json j = s;
 		j["allowed"] = allowed.empty() || std::find(allowed.begin(), allowed.end(), s.name) != allowed.end();
 		skus.push_back(std::move(j));
 	}
-	int maxDevices = std::stoi(log_.setting("max_devices").value_or("1"));
+	int maxDevices = std::stoi(cache_.setting("max_devices").value_or("1"));
 	std::lock_guard lock(mutex_);
 	return Json{{"skus", skus}, {"max_devices", maxDevices}, {"devices", devices_}, {"allocator", allocator_}};
 }
@@ -178,7 +178,7 @@ Json Agent::switchDevice(const Peer &peer, int index)
 	requirePrivileged(peer, "Switching the current device");
 	Device chosen = device(index);
 	Device previous = device(std::nullopt);
-	log_.setSetting("current_device", std::to_string(index));
+	cache_.setSetting("current_device", std::to_string(index));
 	log_.recordDeviceChange({nowMs(), index, chosen.id, "switch", previous.sku, chosen.sku, peer.uid});
 	{
 		std::lock_guard lock(mutex_);

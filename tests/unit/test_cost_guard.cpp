@@ -15,6 +15,7 @@
 #include "agent_config.hpp"
 #include "job_log.hpp"
 #include "temp_dir.hpp"
+#include "time_zone.hpp"
 #include "usage_log.hpp"
 
 using namespace hac;
@@ -28,29 +29,6 @@ TimeMs at(const char *rfc3339)
 {
 	return parseTime(rfc3339).value();
 }
-
-// Sets TZ for one test and puts the old one back, so a month is shown to be UTC whatever the zone.
-class Zone {
-public:
-	explicit Zone(const char *tz)
-	{
-		if (const char *old = std::getenv("TZ"))
-			old_ = old;
-		setenv("TZ", tz, 1);
-		tzset();
-	}
-	~Zone()
-	{
-		if (old_)
-			setenv("TZ", old_->c_str(), 1);
-		else
-			unsetenv("TZ");
-		tzset();
-	}
-
-private:
-	std::optional<std::string> old_;
-};
 
 AgentConfig configFrom(const TempDir &dir, const std::string &text)
 {

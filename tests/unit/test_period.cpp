@@ -9,34 +9,12 @@
 #include <hac/error.hpp>
 
 #include "period.hpp"
+#include "time_zone.hpp"
 
 using namespace hac;
 using namespace hac::usage;
 
 namespace {
-
-// Sets TZ for one test and restores it after.
-class Zone {
-public:
-	explicit Zone(const char *tz)
-	{
-		if (const char *old = std::getenv("TZ"))
-			old_ = old;
-		setenv("TZ", tz, 1);
-		tzset();
-	}
-	~Zone()
-	{
-		if (old_)
-			setenv("TZ", old_->c_str(), 1);
-		else
-			unsetenv("TZ");
-		tzset();
-	}
-
-private:
-	std::optional<std::string> old_;
-};
 
 TimeMs utc(const char *text)
 {

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <vector>
 
+#include <hac/number.hpp>
+
 namespace hac {
 
 namespace {
@@ -64,13 +66,8 @@ std::optional<uid_t> userId(const std::string &nameOrUid)
 	std::vector<char> buffer(16384);
 	if (getpwnam_r(nameOrUid.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 && result)
 		return pw.pw_uid;
-	if (nameOrUid.empty() || nameOrUid.size() > 10 ||
-	    nameOrUid.find_first_not_of("0123456789") != std::string::npos)
-		return std::nullopt;
-	unsigned long n = std::stoul(nameOrUid);
-	if (n >= static_cast<unsigned long>(static_cast<uid_t>(-1)))
-		return std::nullopt;
-	return static_cast<uid_t>(n);
+	// (uid_t)-1 is no user: it means "unchanged" to chown and setreuid.
+	return parseInteger<uid_t>(nameOrUid, 0, static_cast<uid_t>(-1) - 1);
 }
 
 } // namespace hac

@@ -10,6 +10,7 @@
 
 #include <hac/budget.hpp>
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 #include <hac/json.hpp>
 #include <hac/usage.hpp>
 #include <service/api_error.hpp>
@@ -47,13 +48,8 @@ Json document(Json fields)
 
 int deviceIndex(const std::string &text)
 {
-	try {
-		std::size_t used = 0;
-		int n = std::stoi(text, &used);
-		if (used == text.size() && n >= 0)
-			return n;
-	} catch (const std::exception &) {
-	}
+	if (auto n = parseInteger(text, 0, std::numeric_limits<int>::max()))
+		return *n;
 	throw ApiError(404, "device_not_found", fmt::format("'{}' is not a device index", text));
 }
 

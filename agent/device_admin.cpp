@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 #include <hac/time.hpp>
 #include <service/api_error.hpp>
 
@@ -120,7 +121,8 @@ Json Agent::skuCatalog()
 		j["allowed"] = allowed.empty() || std::find(allowed.begin(), allowed.end(), s.name) != allowed.end();
 		skus.push_back(std::move(j));
 	}
-	int maxDevices = std::stoi(cache_.setting("max_devices").value_or("1"));
+	// Written by this agent from the allocator's answer; 1 if it was ever anything else.
+	int maxDevices = parseInteger<int>(cache_.setting("max_devices").value_or("1")).value_or(1);
 	std::lock_guard lock(mutex_);
 	return Json{{"skus", skus}, {"max_devices", maxDevices}, {"devices", devices_}, {"allocator", allocator_}};
 }

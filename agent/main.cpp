@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <sys/prctl.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 
 #include "agent.hpp"
 #include "systemd.hpp"
@@ -24,9 +26,8 @@ namespace {
 int reloadRunning(const std::function<hac::AgentConfig()> &loadConfig)
 {
 	const char *mainPid = std::getenv("MAINPID");
-	char *end = nullptr;
-	long pid = mainPid ? std::strtol(mainPid, &end, 10) : 0;
-	if (!mainPid || *end != '\0' || pid <= 1) {
+	auto pid = hac::parseInteger<pid_t>(mainPid ? mainPid : "", 2, std::numeric_limits<pid_t>::max());
+	if (!pid) {
 		std::fprintf(stderr, "hac-agent: --reload needs $MAINPID, the agent's pid, which systemd sets for the unit's "
 				     "ExecReload=: run 'systemctl reload hac-agent' (or send SIGHUP to the agent yourself)\n");
 		return hac::toInt(hac::ExitCode::Usage);
@@ -37,9 +38,9 @@ int reloadRunning(const std::function<hac::AgentConfig()> &loadConfig)
 		std::fprintf(stderr, "hac-agent: config reload refused: %s; the running config stays\n", e.what());
 		return hac::toInt(hac::ExitCode::Failure);
 	}
-	if (kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+	if (kill(*pid, SIGHUP) != 0) {
 		int err = errno;
-		std::fprintf(stderr, "hac-agent: cannot signal the agent (pid %ld): %s\n", pid, std::strerror(err));
+		std::fprintf(stderr, "hac-agent: cannot signal the agent (pid %d): %s\n", static_cast<int>(*pid), std::strerror(err));
 		return hac::toInt(err == EPERM ? hac::ExitCode::PermissionDenied : hac::ExitCode::Failure);
 	}
 	return 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 
 namespace hac {
 
@@ -66,14 +67,12 @@ std::chrono::microseconds systemdWatchdogInterval()
 	const char *usec = std::getenv("WATCHDOG_USEC");
 	if (!usec || !*usec)
 		return {};
-	if (const char *pid = std::getenv("WATCHDOG_PID"); pid && *pid && std::atol(pid) != static_cast<long>(getpid()))
+	if (const char *pid = std::getenv("WATCHDOG_PID"); pid && *pid && parseInteger<pid_t>(pid) != getpid())
 		return {};
-	char *end = nullptr;
-	errno = 0;
-	unsigned long long value = std::strtoull(usec, &end, 10);
-	if (errno != 0 || *end != '\0' || *usec == '-' || value == 0)
+	auto value = parseInteger<std::int64_t>(usec, 1, std::numeric_limits<std::int64_t>::max());
+	if (!value)
 		return {};
-	return std::chrono::microseconds(value);
+	return std::chrono::microseconds(*value);
 }
 
 } // namespace hac

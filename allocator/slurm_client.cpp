@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <hac/number.hpp>
+
 namespace hac::slurm {
 
 using nlohmann::json;
@@ -83,19 +85,12 @@ std::vector<int> parseGresIndexes(const std::string &detail, const std::string &
 		std::string range = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
 		pos = comma == std::string::npos ? list.size() : comma + 1;
 		auto dash = range.find('-');
-		try {
-			std::size_t used = 0;
-			int first = std::stoi(range, &used);
-			int last = first;
-			if (dash != std::string::npos)
-				last = std::stoi(range.substr(dash + 1), &used), used += dash + 1;
-			if (used != range.size() || first < 0 || last < first || last - first > 4096)
-				throw bad("bad index range \"" + range + "\"");
-			for (int i = first; i <= last; ++i)
-				indexes.push_back(i);
-		} catch (const std::logic_error &) {
+		auto first = parseInteger<int>(std::string_view(range).substr(0, dash));
+		auto last = dash == std::string::npos ? first : parseInteger<int>(std::string_view(range).substr(dash + 1));
+		if (!first || !last || *first < 0 || *last < *first || *last - *first > 4096)
 			throw bad("bad index range \"" + range + "\"");
-		}
+		for (int i = *first; i <= *last; ++i)
+			indexes.push_back(i);
 	}
 	if (indexes.empty())
 		throw bad("an empty index list");

@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 
 namespace hac {
 
@@ -164,8 +165,8 @@ MHD_Result onRequest(void *cls, MHD_Connection *connection, const char *url, con
 		req.peer = peerOf(connection);
 		// Refuse a declared oversized body before reading any of it: answered now, as a client
 		// declaring 64 MiB may never send them (the connection is closed after the answer).
-		std::string length = req.header("content-length");
-		std::uint64_t declared = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
+		// A length that is not a number is libmicrohttpd's to refuse, as it reads the body by it.
+		std::uint64_t declared = parseInteger<std::uint64_t>(req.header("content-length")).value_or(0);
 		if (declared > server->limits().maxBodyBytes) {
 			call->tooLarge = true;
 			return send(connection, Response::error(413, "body_too_large",

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 
 namespace hac {
 
@@ -27,11 +28,10 @@ std::optional<int> visibleDevice()
 	const char *env = std::getenv("HAC_VISIBLE_DEVICE");
 	if (!env || !*env)
 		return std::nullopt;
-	char *end = nullptr;
-	long n = std::strtol(env, &end, 10);
-	if (*end != '\0' || n < 0 || n > 1000000)
+	auto n = parseInteger(std::string_view(env), 0, 1000000);
+	if (!n)
 		throw Error(ExitCode::Usage, fmt::format("HAC_VISIBLE_DEVICE='{}' is not a device index", env));
-	return static_cast<int>(n);
+	return *n;
 }
 
 } // namespace

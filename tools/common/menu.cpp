@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include <hac/number.hpp>
+
 namespace hac::tools {
 
 namespace {
@@ -41,13 +43,8 @@ std::optional<int> askSelection(int count)
 				fmt::print("\n");
 			return std::nullopt;
 		}
-		try {
-			std::size_t used = 0;
-			int n = std::stoi(*line, &used);
-			if (used == line->size() && n >= 1 && n <= count)
-				return n;
-		} catch (const std::exception &) {
-		}
+		if (auto n = parseInteger(*line, 1, count))
+			return *n;
 		fmt::print("'{}' is not a choice: type a number from 1 to {}, or q to quit.\n", *line, count);
 	}
 }
@@ -66,13 +63,8 @@ std::optional<int> askDevice(const std::vector<int> &indexes)
 				fmt::print("\n");
 			return std::nullopt;
 		}
-		try {
-			std::size_t used = 0;
-			int n = std::stoi(*line, &used);
-			if (used == line->size() && std::find(indexes.begin(), indexes.end(), n) != indexes.end())
-				return n;
-		} catch (const std::exception &) {
-		}
+		if (auto n = parseInteger<int>(*line); n && std::find(indexes.begin(), indexes.end(), *n) != indexes.end())
+			return *n;
 		fmt::print("'{}' is not a device of this VM: type one of {}or q to quit.\n", *line, list);
 	}
 }

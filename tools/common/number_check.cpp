@@ -8,6 +8,8 @@
 
 #include <fmt/core.h>
 
+#include <hac/number.hpp>
+
 namespace hac::tools {
 
 namespace {
@@ -27,10 +29,7 @@ CLI::Validator wholeNumber(long long min, long long max, const std::string &what
 			std::string range = max >= std::numeric_limits<int>::max()
 				? fmt::format("a whole number, {} or more", min)
 				: fmt::format("a whole number from {} to {}", min, max);
-			errno = 0;
-			char *end = nullptr;
-			long long n = std::strtoll(text.c_str(), &end, 10);
-			if (text.empty() || *end != '\0' || errno == ERANGE || n < min || n > max)
+			if (!parseInteger(text, min, max))
 				return fmt::format("'{}' is not {}: give {}", text, what, range);
 			return {};
 		},

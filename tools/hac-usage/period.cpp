@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
+#include <hac/number.hpp>
 
 namespace hac::usage {
 
@@ -76,7 +77,8 @@ TimeMs parseWhen(std::string_view text, TimeMs now, const char *option)
 		case 'w': unit = 7 * 86400000LL; break;
 		default: throw bad("has an unknown unit (m, h, d or w)");
 		}
-		return now - std::stoll(std::string(text.substr(0, text.size() - 1))) * unit;
+		// Up to 7 digits, so the product cannot overflow.
+		return now - *parseInteger<TimeMs>(text.substr(0, text.size() - 1)) * unit;
 	}
 	if (auto t = parseTime(text))
 		return *t;

@@ -106,15 +106,23 @@ bool ConfigSection::boolean(std::string_view key, bool fallback) const
 	return node->as_boolean()->get();
 }
 
-std::optional<std::vector<std::string>> ConfigSection::strings(std::string_view key) const
+const toml::array *ConfigSection::array(std::string_view key, std::string_view expected) const
 {
 	read_.emplace(key);
 	const toml::node *node = table_->get(key);
 	if (!node)
-		return std::nullopt;
+		return nullptr;
 	const toml::array *arr = node->as_array();
 	if (!arr)
-		fail(key, fmt::format("expected an array of strings, found {}", typeName(node->type())));
+		fail(key, fmt::format("expected {}, found {}", expected, typeName(node->type())));
+	return arr;
+}
+
+std::optional<std::vector<std::string>> ConfigSection::strings(std::string_view key) const
+{
+	const toml::array *arr = array(key, "an array of strings");
+	if (!arr)
+		return std::nullopt;
 	std::vector<std::string> out;
 	for (const toml::node &item : *arr) {
 		if (!item.is_string())
@@ -127,13 +135,9 @@ std::optional<std::vector<std::string>> ConfigSection::strings(std::string_view 
 std::optional<std::vector<std::int64_t>> ConfigSection::integers(std::string_view key, std::int64_t min,
 								   std::int64_t max) const
 {
-	read_.emplace(key);
-	const toml::node *node = table_->get(key);
-	if (!node)
-		return std::nullopt;
-	const toml::array *arr = node->as_array();
+	const toml::array *arr = array(key, "an array of integers");
 	if (!arr)
-		fail(key, fmt::format("expected an array of integers, found {}", typeName(node->type())));
+		return std::nullopt;
 	std::vector<std::int64_t> out;
 	for (const toml::node &item : *arr) {
 		if (!item.is_integer())

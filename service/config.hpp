@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace toml { inline namespace v3 { class table; } }
+namespace toml { inline namespace v3 { class array; class table; } }
 
 namespace hac {
 
@@ -41,6 +41,9 @@ private:
 	ConfigSection(std::shared_ptr<const toml::table> root, const toml::table *table,
 		      std::string file, std::string path);
 	std::string keyPath(std::string_view key) const;
+	// The array at `key` (marked read), null when the key is absent; any other type fails,
+	// naming what was expected ("an array of strings").
+	const toml::array *array(std::string_view key, std::string_view expected) const;
 
 	std::shared_ptr<const toml::table> root_; // keeps table_ alive
 	const toml::table *table_;

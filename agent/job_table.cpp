@@ -33,6 +33,9 @@ constexpr long kStartReserveMs = 500;
 constexpr long kMinAllocatorMs = 100;
 // A launcher says at once that a command could not be executed; later, it is not believed.
 constexpr TimeMs kExecReportMs = 10000;
+// How long a job id the farm queued is asked for again: well past the allocator's own bound for a
+// queued job nobody asks about ([slurm] queue_seconds), after which it is a new job anyway.
+constexpr TimeMs kFarmQueueKeepMs = 10 * 60 * 1000;
 
 // What a start's row takes from the device's quote: its size, and that size's price.
 void priceRow(JobRow &row, const PricedDevice &priced)
@@ -237,6 +240,11 @@ void JobTable::reserveInLine(const Peer &peer, bool privileged, const StartReque
 		throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
 	Job &job = row.job;
 	job.id = newUuid();
+	if (auto queued = farmQueued_.find(device); queued != farmQueued_.end()) {
+		if (nowMs() - queued->second.second < kFarmQueueKeepMs)
+			job.id = queued->second.first;
+		farmQueued_.erase(queued);
+	}
 	job.device = device;
 	job.uid = process.uid;
 	job.user = userName(process.uid);
@@ -345,6 +353,10 @@ void JobTable::allocate(const StartRequest &request, int device, JobRow &row)
 		// treated as no answer.
 		if (e.status < 500 || e.code == "farm_full") {
 			log_.deleteStarting(row.job.id);
+			if (e.code == "farm_full") {
+				std::lock_guard lock(mutex_);
+				farmQueued_[device] = {row.job.id, nowMs()};
+			}
 			releaseReserved(device);
 			throw;
 		}

@@ -178,6 +178,9 @@ private:
 	std::list<Job> waiting_;             // callers waiting for a busy device, first come first
 	// (pid, start ticks) -> when it began to wait, for a caller that will ask again
 	std::map<std::pair<pid_t, std::uint64_t>, TimeMs> waitedSince_;
+	// device index -> the job id the farm queued (503 farm_full) and when: the next start on the
+	// device asks again with it, so that it keeps its place in the farm's queue
+	std::map<int, std::pair<std::string, TimeMs>> farmQueued_;
 	bool stopping_ = false;
 	TimeMs nextHeartbeat_ = 0;
 	std::mutex lastSeenMutex_;

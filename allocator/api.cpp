@@ -106,8 +106,8 @@ void checkIdempotencyKey(const Request &req, const std::string &jobId)
 Json allocationJson(const Allocation &a)
 {
 	Json placement = Json::array();
-	for (const GpuSlot &s : a.placement)
-		placement.push_back({{"node", nodeName(s.node)}, {"gpu", s.gpu}});
+	for (const PlacedGpu &g : a.placement)
+		placement.push_back({{"node", g.node}, {"gpu", g.gpu}});
 	return Json{
 		{"job_id", a.jobId},
 		{"device_id", a.deviceId},
@@ -392,7 +392,8 @@ Response Api::allocate(const Request &req, const TokenConfig &caller) const
 	std::string deviceId = lower(requiredString(body, "device_id"));
 	checkIdempotencyKey(req, jobId);
 
-	AllocateResult r = store_.allocate(caller.name, jobId, deviceId, config_.catalog, config_.inventory);
+	AllocateResult r = farm_ ? farm_->allocate(caller.name, jobId, deviceId, config_.catalog)
+				 : store_.allocate(caller.name, jobId, deviceId, config_.catalog, config_.inventory);
 	using Kind = AllocateResult::Kind;
 	switch (r.kind) {
 	case Kind::Created:
@@ -416,12 +417,23 @@ Response Api::allocate(const Request &req, const TokenConfig &caller) const
 					   "DELETE /v1/allocations/{}", deviceId, r.detail, r.detail)};
 	case Kind::FarmFull: {
 		int retry = config_.retryAfterSeconds;
-		std::string why = r.neededGpus > r.totalGpus
-			? fmt::format("the farm has only {} GPUs in all", r.totalGpus)
+		std::string why = !r.detail.empty() ? r.detail
+			: r.neededGpus > r.totalGpus ? fmt::format("the farm has only {} GPUs in all", r.totalGpus)
 			: fmt::format("{} of {} are free", r.freeGpus, r.totalGpus);
 		throw ApiError{503, "farm_full",
 			       fmt::format("no room in the farm: job {} needs {} GPUs and {}; retry in {} s", jobId,
 					   r.neededGpus, why, retry)}
+			.withHeader("Retry-After", std::to_string(retry));
+	}
+	case Kind::NeverFits:
+		throw ApiError{409, "farm_too_small",
+			       fmt::format("no room in the farm, ever: job {} needs {} GPUs; {}; resize the device to a "
+					   "smaller SKU or ask the operator", jobId, r.neededGpus, r.detail)};
+	case Kind::PlacementDown: {
+		int retry = config_.retryAfterSeconds;
+		throw ApiError{503, "placement_unavailable",
+			       fmt::format("the farm's scheduler did not answer: {}; nothing was lent; retry in {} s",
+					   r.detail, retry)}
 			.withHeader("Retry-After", std::to_string(retry));
 	}
 	}
@@ -434,6 +446,8 @@ Response Api::release(const std::string &rawJobId, const TokenConfig &caller) co
 	if (!isUuid(jobId))
 		throw badRequest(fmt::format("'{}' in the path is not a job id (a UUID)", printable(rawJobId)));
 	ReleaseResult r = store_.release(caller.name, jobId);
+	if (farm_)
+		farm_->wake();
 	if (!r.found)
 		throw ApiError{404, "unknown_allocation",
 			       fmt::format("there is no allocation for job {} under this token", jobId)};
@@ -470,6 +484,8 @@ Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 	checkIdempotencyKey(req, u.jobId);
 
 	RecordResult r = store_.recordUsage(caller.name, u, config_.catalog);
+	if (farm_ && r.kind == RecordResult::Kind::Created)
+		farm_->wake();   // the record released the job's hold: cancel it now
 	using Kind = RecordResult::Kind;
 	switch (r.kind) {
 	case Kind::Created:

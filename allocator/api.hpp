@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "releases.hpp"
+#include "slurm_farm.hpp"
 #include "store.hpp"
 
 namespace hac::allocator {
@@ -13,8 +14,9 @@ constexpr int kApiVersion = 1;
 
 class Api {
 public:
-	// Borrows both for its lifetime.
-	Api(const Config &config, Store &store) : config_(config), store_(store), releases_(config.releases) {}
+	// Borrows them for its lifetime. `farm`: the Slurm backend, null for the simulated one.
+	Api(const Config &config, Store &store, SlurmFarm *farm = nullptr)
+		: config_(config), store_(store), farm_(farm), releases_(config.releases) {}
 
 	// Never throws: every failure becomes an error response, and each request is logged.
 	Response handle(const Request &request) const;
@@ -39,6 +41,7 @@ private:
 
 	const Config &config_;
 	Store &store_;
+	SlurmFarm *farm_;
 	Releases releases_;
 };
 

@@ -53,6 +53,102 @@ Inventory readInventory(const ConfigSection &root)
 	return inv;
 }
 
+Backend readBackend(const ConfigSection &root)
+{
+	auto sec = root.table("placement");
+	if (!sec)
+		return Backend::Simulated;
+	std::string name = sec->string("backend", "simulated");
+	sec->finish();
+	if (name == "simulated")
+		return Backend::Simulated;
+	if (name == "slurm")
+		return Backend::Slurm;
+	sec->fail("backend", fmt::format("'{}' is not a placement backend; use \"simulated\" or \"slurm\"", name));
+}
+
+// A device token or a JWT: read from a file that only its owner can read.
+std::string readSecretFile(const ConfigSection &sec, std::string_view key, const std::string &path)
+{
+	struct stat st{};
+	if (stat(path.c_str(), &st) != 0)
+		sec.fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		sec.fail(key, fmt::format("{} is open to group or others; run 'chmod 600 {}'", path, path));
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		sec.fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+	std::ostringstream text;
+	text << in.rdbuf();
+	std::string token = text.str();
+	while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+		token.pop_back();
+	return token;
+}
+
+SlurmConfig readSlurm(const ConfigSection &root, const fs::path &base)
+{
+	SlurmConfig c;
+	auto sec = root.table("slurm");
+	if (!sec)
+		root.fail("slurm", "missing; backend = \"slurm\" needs a [slurm] table with at least slurmrestd = "
+				   "\"unix:/PATH\" (allocator/README.md, \"Run the farm on Slurm\")");
+	auto url = sec->string("slurmrestd");
+	if (!url || url->empty())
+		sec->fail("slurmrestd", "missing; give \"unix:/PATH\" of slurmrestd's socket, or its http(s):// URL");
+	bool unixSocket = url->rfind("unix:", 0) == 0;
+	if (unixSocket) {
+		std::string path = url->substr(5);
+		if (path.empty())
+			sec->fail("slurmrestd", "\"unix:\" needs the socket's path, e.g. \"unix:/run/slurmrestd.sock\"");
+		c.endpoint.url = "unix:" + resolve(base, path);
+	} else if (url->rfind("http://", 0) == 0 || url->rfind("https://", 0) == 0) {
+		c.endpoint.url = *url;
+	} else {
+		sec->fail("slurmrestd", fmt::format("'{}' is neither unix:/PATH nor an http:// or https:// URL", *url));
+	}
+	auto tokenFile = sec->string("token_file");
+	auto user = sec->string("user");
+	if (unixSocket && (tokenFile || user))
+		sec->fail(tokenFile ? "token_file" : "user",
+			  "slurmrestd on a Unix socket knows the caller from the socket; give a JWT only for an "
+			  "http(s):// slurmrestd");
+	if (!unixSocket) {
+		if (!tokenFile)
+			sec->fail("token_file", "missing; an http(s):// slurmrestd needs a JWT ('scontrol token'), in a 0600 file");
+		if (!user || user->empty())
+			sec->fail("user", "missing; give the Slurm user the JWT was made for");
+		c.endpoint.token = readSecretFile(*sec, "token_file", resolve(base, *tokenFile));
+		if (c.endpoint.token.empty())
+			sec->fail("token_file", "the file is empty; put the JWT from 'scontrol token' in it");
+		c.endpoint.userName = *user;
+	}
+	c.partition = sec->string("partition", "");
+	c.endpoint.gres = sec->string("gres", c.endpoint.gres);
+	if (!validName(c.endpoint.gres))
+		sec->fail("gres", fmt::format("'{}' is not a GRES name such as \"hacgpu\"", c.endpoint.gres));
+	c.gpusPerNode = static_cast<int>(sec->integer("gpus_per_node", c.gpusPerNode, 1, 1024));
+	c.endpoint.timeouts.connectMs = sec->integer("connect_timeout_ms", c.endpoint.timeouts.connectMs, 10, 60'000);
+	c.endpoint.timeouts.totalMs = sec->integer("timeout_ms", c.endpoint.timeouts.totalMs, 100, 60'000);
+	c.queueSeconds = static_cast<int>(sec->integer("queue_seconds", c.queueSeconds, 1, 86'400));
+	sec->finish();
+	return c;
+}
+
+// Every SKU must split evenly over Slurm's nodes (one --gres count for every node of the job).
+void checkSplits(const ConfigSection &root, const Catalog &catalog, int gpusPerNode)
+{
+	for (const Sku &s : catalog.skus())
+		if (!splitOverNodes(s.gpus, gpusPerNode)) {
+			int nodes = (s.gpus + gpusPerNode - 1) / gpusPerNode;
+			int fewer = nodes * (s.gpus / nodes), more = fewer + nodes;
+			root.fail("slurm", fmt::format("SKU '{}' has {} GPUs, which cannot be split evenly over nodes of {} "
+						       "({} nodes with {:.3g} each); give it {} or {} GPUs, or change "
+						       "gpus_per_node", s.name, s.gpus, gpusPerNode, nodes,
+						       double(s.gpus) / nodes, fewer, more));
+		}
+}
+
 Catalog readCatalog(const ConfigSection &root, const Inventory &inv)
 {
 	std::vector<ConfigSection> sections = root.tables("sku");
@@ -83,26 +179,11 @@ Catalog readCatalog(const ConfigSection &root, const Inventory &inv)
 	return Catalog(std::move(skus));
 }
 
-std::string readTokenFile(const ConfigSection &sec, const std::string &path)
-{
-	struct stat st{};
-	if (stat(path.c_str(), &st) != 0)
-		sec.fail("token_file", fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		sec.fail("token_file", fmt::format("{} is open to group or others; run 'chmod 600 {}'", path, path));
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		sec.fail("token_file", fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-	std::ostringstream text;
-	text << in.rdbuf();
-	std::string token = text.str();
-	while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-		token.pop_back();
-	return token;
-}
 
+// `inv`: the simulated farm every device's SKU must fit in; null for Slurm, whose partition the
+// allocator learns only when it submits.
 TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Catalog &catalog,
-		      const Inventory &inv, const std::vector<TokenConfig> &earlier)
+		      const Inventory *inv, const std::vector<TokenConfig> &earlier)
 {
 	TokenConfig t;
 	auto name = sec.string("name");
@@ -122,7 +203,7 @@ TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Cata
 	if (!inline_ && !file)
 		sec.fail({}, "needs token = \"...\" or token_file = \"PATH\"");
 	const char *tokenKey = inline_ ? "token" : "token_file";
-	t.token = inline_ ? *inline_ : readTokenFile(sec, resolve(base, *file));
+	t.token = inline_ ? *inline_ : readSecretFile(sec, "token_file", resolve(base, *file));
 	if (t.token.size() < kMinTokenLength)
 		sec.fail(tokenKey, fmt::format("the token is shorter than {} characters; use a long random one "
 					       "(e.g. 'openssl rand -hex 16')", kMinTokenLength));
@@ -155,9 +236,9 @@ TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Cata
 								fmt::join(catalog.names(), ", ")));
 			if (std::find(t.allowedSkus.begin(), t.allowedSkus.end(), s) == t.allowedSkus.end())
 				sec.fail("devices", fmt::format("SKU '{}' is not in this token's allowed_skus", s));
-			if (sku->gpus > inv.totalGpus())
+			if (inv && sku->gpus > inv->totalGpus())
 				sec.fail("devices", fmt::format("SKU '{}' needs {} GPUs but the [inventory] has only {}",
-								s, sku->gpus, inv.totalGpus()));
+								s, sku->gpus, inv->totalGpus()));
 		}
 		if (static_cast<int>(devices->size()) > t.maxDevices)
 			sec.fail("devices", fmt::format("{} devices exceed max_devices = {}", devices->size(), t.maxDevices));
@@ -190,6 +271,16 @@ ReleasesConfig readReleases(const ConfigSection &root, const fs::path &base)
 }
 
 } // namespace
+
+std::optional<NodeSplit> splitOverNodes(int gpus, int gpusPerNode)
+{
+	if (gpus <= 0 || gpusPerNode <= 0)
+		return std::nullopt;
+	int nodes = (gpus + gpusPerNode - 1) / gpusPerNode;
+	if (gpus % nodes != 0)
+		return std::nullopt;
+	return NodeSplit{nodes, gpus / nodes};
+}
 
 std::optional<ListenAddress> parseListen(std::string_view text)
 {
@@ -244,10 +335,18 @@ Config loadConfig(const std::string &file)
 	if (c.deviceName.empty())
 		root.fail("device_name", "is empty; give the product name devices show");
 	c.retryAfterSeconds = static_cast<int>(root.integer("retry_after_seconds", c.retryAfterSeconds, 1, 3600));
+	c.backend = readBackend(root);
 	c.inventory = readInventory(root);
+	// A [slurm] table is checked even while the simulated backend is chosen, so that switching
+	// backend = "slurm" on later finds no surprise.
+	if (c.backend == Backend::Slurm || root.table("slurm"))
+		c.slurm = readSlurm(root, base);
 	c.catalog = readCatalog(root, c.inventory);
+	if (c.backend == Backend::Slurm)
+		checkSplits(root, c.catalog, c.slurm.gpusPerNode);
+	const Inventory *simulated = c.backend == Backend::Simulated ? &c.inventory : nullptr;
 	for (const ConfigSection &sec : root.tables("token"))
-		c.tokens.push_back(readToken(sec, base, c.catalog, c.inventory, c.tokens));
+		c.tokens.push_back(readToken(sec, base, c.catalog, simulated, c.tokens));
 	c.releases = readReleases(root, base);
 	root.finish();
 	if (c.tokens.empty())

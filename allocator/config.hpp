@@ -8,6 +8,7 @@
 
 #include "catalog.hpp"
 #include "releases.hpp"
+#include "slurm_client.hpp"
 
 namespace hac::allocator {
 
@@ -25,12 +26,33 @@ struct ListenAddress {
 	int port = 7070;
 };
 
+// Who decides which GPUs a job gets: our own simulated farm ([inventory]), or a Slurm cluster.
+enum class Backend { Simulated, Slurm };
+
+// [slurm]: the cluster behind backend = "slurm" (README.md, "Run the farm on Slurm").
+struct SlurmConfig {
+	slurm::Endpoint endpoint;      // slurmrestd, the JWT and user for a remote one, the GRES, the bounds
+	std::string partition;         // empty: the cluster's default partition
+	int gpusPerNode = 8;           // GRES count of each node; a SKU is split evenly over nodes
+	int queueSeconds = 60;         // a queued job nobody asks about again within this is cancelled
+};
+
+// How many nodes a SKU of `gpus` GPUs is spread over, and how many GPUs on each: as few nodes as
+// can hold it, evenly. Empty when no even split exists (9 GPUs on nodes of 8).
+struct NodeSplit {
+	int nodes = 0;
+	int gpusPerNode = 0;
+};
+std::optional<NodeSplit> splitOverNodes(int gpus, int gpusPerNode);
+
 struct Config {
 	ListenAddress listen;
 	std::string database = "/var/lib/hac/allocator.db";
 	std::string deviceName = "HAC Virtual Accelerator";
 	int retryAfterSeconds = 5;
-	Inventory inventory;
+	Backend backend = Backend::Simulated;
+	Inventory inventory;           // the simulated farm
+	SlurmConfig slurm;             // backend = "slurm"
 	Catalog catalog;
 	std::vector<TokenConfig> tokens;
 	ReleasesConfig releases;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <pthread.h>
 #include <string>
 #include <unistd.h>
@@ -99,15 +100,22 @@ int run(const Options &opt)
 
 	Store store(config.database);
 	seedAccounts(config, store);
-	Api api(config, store);
+	std::unique_ptr<SlurmFarm> farm;
+	if (config.backend == Backend::Slurm)
+		farm = std::make_unique<SlurmFarm>(config.slurm, store);
+	Api api(config, store, farm.get());
 	int fd = listenTcp(config.listen.host, config.listen.port);
 	int port = boundPort(fd);
 	HttpServer server(fd, [&api](const Request &request) { return api.handle(request); });
 	if (!opt.portFile.empty())
 		writePortFile(opt.portFile, port);
-	spdlog::info("hac-allocator {} listening on http://{}:{} ({} account(s), {} nodes x {} GPUs, database {})",
-		     HAC_VERSION, config.listen.host, port, config.tokens.size(), config.inventory.nodes,
-		     config.inventory.gpusPerNode, config.database);
+	std::string farmText = farm ? fmt::format("Slurm at {}, partition {}, {}:{} per node", config.slurm.endpoint.url,
+						  config.slurm.partition.empty() ? "(default)" : config.slurm.partition,
+						  config.slurm.endpoint.gres, config.slurm.gpusPerNode)
+				    : fmt::format("simulated farm of {} nodes x {} GPUs", config.inventory.nodes,
+						  config.inventory.gpusPerNode);
+	spdlog::info("hac-allocator {} listening on http://{}:{} ({} account(s), {}, database {})", HAC_VERSION,
+		     config.listen.host, port, config.tokens.size(), farmText, config.database);
 
 	int sig = 0;
 	sigwait(&stopSignals, &sig);

@@ -22,6 +22,7 @@ namespace {
 constexpr std::string_view kMigrations[] = {
 #include "migrations_v1.inc"
 #include "migrations_v2.inc"
+#include "migrations_v3.inc"
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration step per schema version");
 

@@ -24,25 +24,64 @@ struct StoredDevice {
 	TimeMs createdAt = 0;
 };
 
+// One GPU lent, as the API's placement names it: the node's name (node-03 in the simulated farm,
+// Slurm's own node name) and the GPU's index on it.
+struct PlacedGpu {
+	std::string node;
+	int gpu = 0;
+
+	bool operator==(const PlacedGpu &) const = default;
+};
+
 struct Allocation {
 	std::string jobId;
 	std::string account;
 	std::string deviceId;
 	std::string sku;
 	int gpus = 0;
-	std::vector<GpuSlot> placement;
+	std::vector<PlacedGpu> placement;
 	TimeMs allocatedAt = 0;
 	std::optional<TimeMs> releasedAt;
 };
 
 struct AllocateResult {
-	enum class Kind { Created, Replayed, Conflict, UnknownDevice, UnknownSku, DeviceBusy, FarmFull };
+	// NeverFits and PlacementDown come from the Slurm backend only (slurm_farm.hpp).
+	enum class Kind { Created, Replayed, Conflict, UnknownDevice, UnknownSku, DeviceBusy, FarmFull, NeverFits,
+			  PlacementDown };
 	Kind kind = Kind::Created;
 	Allocation allocation;   // Created and Replayed
-	std::string detail;      // Conflict: why; DeviceBusy: the job holding the device; UnknownSku: the SKU
+	// Conflict: why; DeviceBusy: the job holding the device; UnknownSku: the SKU; FarmFull from
+	// Slurm, NeverFits and PlacementDown: what Slurm said
+	std::string detail;
 	int neededGpus = 0;      // FarmFull
-	int freeGpus = 0;        // FarmFull
-	int totalGpus = 0;       // FarmFull
+	int freeGpus = 0;        // FarmFull, simulated backend
+	int totalGpus = 0;       // FarmFull, simulated backend
+};
+
+// A job the store would lend GPUs to (Store::admit): its device free, its SKU known. `answer` is
+// set instead when the store answers it alone (a replay, or a refusal).
+struct Admission {
+	std::optional<AllocateResult> answer;
+	const Sku *sku = nullptr;
+};
+
+// A Slurm job that holds or queues for a hac job (the slurm_holds table).
+struct SlurmHold {
+	std::string jobId;
+	std::int64_t slurmJobId = 0;
+	std::string account;
+	std::string deviceId;
+	TimeMs submittedAt = 0;
+	TimeMs askedAt = 0;
+};
+
+// A Slurm job to cancel (the slurm_cancels table), kept until Slurm confirms.
+struct SlurmCancel {
+	std::int64_t id = 0;           // the row
+	std::int64_t slurmJobId = 0;   // 0: every live Slurm job named jobId
+	std::string jobId;
+	std::string reason;
+	int attempts = 0;
 };
 
 // POST /v1/devices: a new device at the account's lowest free index.
@@ -88,7 +127,7 @@ struct RecordResult {
 class Store {
 public:
 	// The schema version this binary writes; a database with a higher one is refused.
-	static constexpr int kSchemaVersion = 2;
+	static constexpr int kSchemaVersion = 3;
 
 	// Opens (creating) the database and migrates it; throws hac::Error(Failure) naming the path.
 	explicit Store(const std::string &path);
@@ -110,9 +149,37 @@ public:
 	RemoveResult removeDevice(const std::string &account, const std::string &deviceId);
 	void noteAgent(const std::string &account, const std::string &hostname, const std::string &agentVersion);
 
+	// The simulated backend's allocation: checked, placed on the inventory and written at once.
 	AllocateResult allocate(const std::string &account, const std::string &jobId, const std::string &deviceId,
 				const Catalog &catalog, const Inventory &inventory);
+	// An outside backend's allocation (Slurm) in two steps, the placement between them made
+	// without the store's lock: admit() checks what allocate() checks before placing; commit()
+	// checks it again and writes the allocation with the backend's placement, provided `hold`
+	// still holds for the job (nobody gave it up meanwhile).
+	Admission admit(const std::string &account, const std::string &jobId, const std::string &deviceId,
+			const Catalog &catalog);
+	AllocateResult commit(const std::string &account, const std::string &jobId, const std::string &deviceId,
+			      const Catalog &catalog, std::int64_t hold, std::vector<PlacedGpu> placement);
+	// Gives the job's GPUs back; a job still queued in Slurm leaves the queue (found too).
 	ReleaseResult release(const std::string &account, const std::string &jobId);
+
+	// The Slurm backend's bookkeeping (store_slurm.cpp).
+	std::optional<SlurmHold> slurmHold(const std::string &jobId);
+	// Notes (or renews) the Slurm job that holds or queues for `jobId` (0: about to be submitted);
+	// asked_at is now.
+	void noteSlurmHold(const SlurmHold &hold);
+	// Gives up `jobId`'s hold, if any, as the release paths do: its Slurm job is to be cancelled.
+	void dropSlurmHold(const std::string &jobId, const std::string &reason);
+	// A Slurm job that holds for no hac job (a duplicate, a lost race): to be cancelled.
+	void cancelSlurmJob(std::int64_t slurmJobId, const std::string &jobId, const std::string &reason);
+	// Queued holds nobody asked about since `before` (no allocation yet) go to the cancels; returns
+	// how many.
+	int expireQueuedHolds(TimeMs before);
+	std::vector<SlurmCancel> dueCancels(TimeMs now);
+	void cancelDone(std::int64_t cancel);
+	void cancelFailed(std::int64_t cancel, const std::string &error, TimeMs nextAttemptAt);
+	// Holds (queued or holding) and cancels still to make, for the log and metrics.
+	std::pair<int, int> slurmBacklog();
 	RecordResult recordUsage(const std::string &account, const UsageRecord &record, const Catalog &catalog);
 	// Records whose ended_at is in [since, until), oldest first.
 	std::vector<UsageRecord> usage(const std::string &account, std::optional<TimeMs> since,

@@ -16,19 +16,31 @@ namespace hac::allocator {
 
 namespace {
 
-std::string placementText(const std::vector<GpuSlot> &placement)
+// [["node-01", 3], ...]: the node by name, as Slurm names its nodes. Rows written before the Slurm
+// backend hold the simulated farm's node number instead ([[1, 3]]), read as its name.
+std::string placementText(const std::vector<PlacedGpu> &placement)
 {
 	Json j = Json::array();
-	for (const GpuSlot &s : placement)
-		j.push_back({s.node, s.gpu});
+	for (const PlacedGpu &g : placement)
+		j.push_back({g.node, g.gpu});
 	return j.dump();
 }
 
-std::vector<GpuSlot> placementFrom(const std::string &text)
+std::vector<PlacedGpu> placementFrom(const std::string &text)
 {
-	std::vector<GpuSlot> out;
-	for (const Json &pair : Json::parse(text))
-		out.push_back({pair.at(0).get<int>(), pair.at(1).get<int>()});
+	std::vector<PlacedGpu> out;
+	for (const Json &pair : Json::parse(text)) {
+		const Json &node = pair.at(0);
+		out.push_back({node.is_string() ? node.get<std::string>() : nodeName(node.get<int>()), pair.at(1).get<int>()});
+	}
+	return out;
+}
+
+std::vector<PlacedGpu> named(const std::vector<GpuSlot> &slots)
+{
+	std::vector<PlacedGpu> out;
+	for (const GpuSlot &s : slots)
+		out.push_back({nodeName(s.node), s.gpu});
 	return out;
 }
 
@@ -112,49 +124,86 @@ AllocateResult farmFull(const Inventory &inventory, const std::vector<GpuSlot> &
 	return r;
 }
 
-// The allocation's row and a lease for each of its GPUs.
+// The allocation's row; the simulated farm's leases are written beside it.
 void insertAllocation(Database &db, const Allocation &a)
 {
 	db.prepare("INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at) "
 		   "VALUES (?, ?, ?, ?, ?, ?, ?)")
 		.bind(1, a.jobId).bind(2, a.account).bind(3, a.deviceId).bind(4, a.sku).bind(5, a.gpus)
 		.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).run();
+}
+
+void insertLeases(Database &db, const std::string &jobId, const std::vector<GpuSlot> &slots)
+{
 	Statement lease = db.prepare("INSERT INTO leases(node, gpu, job_id) VALUES (?, ?, ?)");
-	for (const GpuSlot &s : a.placement) {
+	for (const GpuSlot &s : slots) {
 		lease.reset();
-		lease.bind(1, s.node).bind(2, s.gpu).bind(3, a.jobId).run();
+		lease.bind(1, s.node).bind(2, s.gpu).bind(3, jobId).run();
 	}
 }
 
-// Store::allocate's steps, inside its transaction: a job already allocated is answered from its
-// row; a new one is checked (not ended, its device known and free, its SKU in the catalog), placed
-// on free GPUs and written. The refusals have only read, so committing them is the same as rolling
+// What every backend checks before placing, inside a transaction: a job already allocated is
+// answered from its row; a new one must not have ended, and needs its device known and free and
+// its SKU in the catalog. The refusals have only read, so committing them is the same as rolling
 // back.
+Admission admitInTransaction(Database &db, const std::string &account, const std::string &jobId,
+			     const std::string &deviceId, const Catalog &catalog)
+{
+	Admission a;
+	if (auto existing = loadAllocation(db, jobId)) {
+		a.answer = againFor(*existing, account, jobId, deviceId);
+		return a;
+	}
+	if (usageRecorded(db, jobId)) {
+		a.answer = refused(AllocateResult::Kind::Conflict, fmt::format("job {} has ended: its usage is recorded", jobId));
+		return a;
+	}
+	auto device = loadDevice(db, account, deviceId);
+	if (!device) {
+		a.answer = refused(AllocateResult::Kind::UnknownDevice);
+		return a;
+	}
+	a.sku = catalog.find(device->sku);
+	if (!a.sku)
+		a.answer = refused(AllocateResult::Kind::UnknownSku, device->sku);
+	else if (auto job = heldBy(db, deviceId))
+		a.answer = refused(AllocateResult::Kind::DeviceBusy, *job);
+	return a;
+}
+
+AllocateResult created(const std::string &account, const std::string &jobId, const std::string &deviceId,
+		       const Sku &sku, std::vector<PlacedGpu> placement)
+{
+	AllocateResult r;
+	r.kind = AllocateResult::Kind::Created;
+	r.allocation = {jobId, account, deviceId, sku.name, sku.gpus, std::move(placement), nowMs(), std::nullopt};
+	return r;
+}
+
+// Store::allocate's steps, inside its transaction: admitted, placed on the simulated farm's free
+// GPUs, written with its leases.
 AllocateResult allocateInTransaction(Database &db, const std::string &account, const std::string &jobId,
 				     const std::string &deviceId, const Catalog &catalog, const Inventory &inventory)
 {
-	if (auto existing = loadAllocation(db, jobId))
-		return againFor(*existing, account, jobId, deviceId);
-	if (usageRecorded(db, jobId))
-		return refused(AllocateResult::Kind::Conflict, fmt::format("job {} has ended: its usage is recorded", jobId));
-	auto device = loadDevice(db, account, deviceId);
-	if (!device)
-		return refused(AllocateResult::Kind::UnknownDevice);
-	const Sku *sku = catalog.find(device->sku);
-	if (!sku)
-		return refused(AllocateResult::Kind::UnknownSku, device->sku);
-	if (auto job = heldBy(db, deviceId))
-		return refused(AllocateResult::Kind::DeviceBusy, *job);
+	Admission admission = admitInTransaction(db, account, jobId, deviceId, catalog);
+	if (admission.answer)
+		return *admission.answer;
 	std::vector<GpuSlot> busy = leasedGpus(db);
-	std::vector<GpuSlot> placement = place(inventory, busy, sku->gpus);
-	if (placement.empty())
-		return farmFull(inventory, busy, sku->gpus);
-
-	AllocateResult r;
-	r.kind = AllocateResult::Kind::Created;
-	r.allocation = {jobId, account, deviceId, sku->name, sku->gpus, std::move(placement), nowMs(), std::nullopt};
+	std::vector<GpuSlot> slots = place(inventory, busy, admission.sku->gpus);
+	if (slots.empty())
+		return farmFull(inventory, busy, admission.sku->gpus);
+	AllocateResult r = created(account, jobId, deviceId, *admission.sku, named(slots));
 	insertAllocation(db, r.allocation);
+	insertLeases(db, jobId, slots);
 	return r;
+}
+
+// The hold the backend placed is still the job's: nobody released it while Slurm was asked.
+bool holdStands(Database &db, const std::string &jobId, std::int64_t hold)
+{
+	Statement st = db.prepare("SELECT 1 FROM slurm_holds WHERE job_id = ? AND slurm_job_id = ?");
+	st.bind(1, jobId).bind(2, hold);
+	return st.step();
 }
 
 } // namespace
@@ -170,6 +219,7 @@ std::optional<std::string> heldBy(Database &db, const std::string &deviceId)
 
 void releaseHeld(Database &db, const std::string &account, const std::string &jobId, TimeMs now)
 {
+	dropHold(db, jobId, account, "released", now);
 	db.prepare("DELETE FROM leases WHERE job_id = ?1 AND EXISTS (SELECT 1 FROM allocations "
 		   "WHERE job_id = ?1 AND account = ?2 AND released_at IS NULL)")
 		.bind(1, jobId).bind(2, account).run();
@@ -186,6 +236,39 @@ AllocateResult Store::allocate(const std::string &account, const std::string &jo
 	return r;
 }
 
+Admission Store::admit(const std::string &account, const std::string &jobId, const std::string &deviceId,
+			const Catalog &catalog)
+{
+	std::lock_guard lock(mutex_);
+	Admission a;
+	db_.transaction([&] { a = admitInTransaction(db_, account, jobId, deviceId, catalog); });
+	return a;
+}
+
+AllocateResult Store::commit(const std::string &account, const std::string &jobId, const std::string &deviceId,
+			     const Catalog &catalog, std::int64_t hold, std::vector<PlacedGpu> placement)
+{
+	std::lock_guard lock(mutex_);
+	AllocateResult r;
+	db_.transaction([&] {
+		Admission admission = admitInTransaction(db_, account, jobId, deviceId, catalog);
+		if (admission.answer) {
+			r = *admission.answer;
+			return;
+		}
+		if (!holdStands(db_, jobId, hold)) {
+			// Given up while Slurm placed it: the caller asks again, and is queued anew.
+			r.kind = AllocateResult::Kind::FarmFull;
+			r.neededGpus = admission.sku->gpus;
+			r.detail = fmt::format("the job's place in Slurm's queue (job {}) was given up meanwhile", hold);
+			return;
+		}
+		r = created(account, jobId, deviceId, *admission.sku, std::move(placement));
+		insertAllocation(db_, r.allocation);
+	});
+	return r;
+}
+
 ReleaseResult Store::release(const std::string &account, const std::string &jobId)
 {
 	std::lock_guard lock(mutex_);
@@ -194,8 +277,12 @@ ReleaseResult Store::release(const std::string &account, const std::string &jobI
 		{
 			Statement st = db_.prepare("SELECT released_at FROM allocations WHERE job_id = ? AND account = ?");
 			st.bind(1, jobId).bind(2, account);
-			if (!st.step())
+			if (!st.step()) {
+				// Still in Slurm's queue: leaving it is its release.
+				r.releasedAt = nowMs();
+				r.found = dropHold(db_, jobId, account, "given up", r.releasedAt);
 				return;
+			}
 			r.found = true;
 			if (auto released = st.optInteger(0)) {
 				r.releasedAt = *released;

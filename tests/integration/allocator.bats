@@ -332,6 +332,72 @@ EOT
 	[[ $output == *"bad.toml:4: inventory.node: unknown key"* ]]
 }
 
+@test "config: the placement backend and [slurm] are checked when loaded, each error naming file:line and the key" {
+	local token="[[token]]
+name = \"test\"
+token = \"$TEST_TOKEN\""
+	run_with_config <<EOT
+[placement]
+backend = "kubernetes"
+$token
+EOT
+	[[ $status -eq 1 ]]
+	[[ $output == *"bad.toml:2: placement.backend: 'kubernetes' is not a placement backend; use \"simulated\" or \"slurm\""* ]]
+
+	run_with_config <<EOT
+[placement]
+backend = "slurm"
+$token
+EOT
+	[[ $status -eq 1 ]]
+	[[ $output == *"slurm: missing; backend = \"slurm\" needs a [slurm] table"* ]]
+
+	run_with_config <<EOT
+[placement]
+backend = "slurm"
+[slurm]
+slurmrestd = "https://slurm.example:6820"
+user = "hac"
+$token
+EOT
+	[[ $status -eq 1 ]]
+	[[ $output == *"bad.toml: slurm.token_file: missing; an http(s):// slurmrestd needs a JWT"* ]]
+
+	printf 'eyJhbGciOi.jwt\n' >"$BATS_TEST_TMPDIR/jwt"
+	chmod 644 "$BATS_TEST_TMPDIR/jwt"
+	run_with_config <<EOT
+[placement]
+backend = "slurm"
+[slurm]
+slurmrestd = "https://slurm.example:6820"
+user = "hac"
+token_file = "jwt"
+$token
+EOT
+	[[ $status -eq 1 ]]
+	[[ $output == *"bad.toml:6: slurm.token_file: $BATS_TEST_TMPDIR/jwt is open to group or others; run 'chmod 600"* ]]
+
+	run_with_config <<EOT
+[slurm]
+slurmrestd = "unix:/run/slurmrestd.sock"
+token_file = "jwt"
+$token
+EOT
+	[[ $status -eq 1 ]]
+	[[ $output == *"bad.toml:3: slurm.token_file: slurmrestd on a Unix socket knows the caller from the socket"* ]]
+
+	run_with_config <<EOT
+[placement]
+backend = "slurm"
+[slurm]
+slurmrestd = "unix:/run/slurmrestd.sock"
+gpus_per_node = 5
+$token
+EOT
+	[[ $status -eq 1 ]]
+	[[ $output == *"bad.toml:3: slurm: SKU '3xLarge.288GB' has 18 GPUs, which cannot be split evenly over nodes of 5 (4 nodes with 4.5 each); give it 16 or 20 GPUs, or change gpus_per_node"* ]]
+}
+
 @test "config: an unknown SKU is an error naming file:line" {
 	run_with_config <<EOT
 database = "$BATS_TEST_TMPDIR/allocator.db"

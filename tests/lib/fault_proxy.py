@@ -2,6 +2,11 @@
 """A fault proxy on loopback between hac-agent and hac-allocator, for tests/integration/faults.bats.
 
 fault_proxy.py --upstream URL --mode-file FILE --port-file FILE --log FILE [--listeners N] [--requests FILE]
+               [--listen-unix PATH]
+
+The upstream is an http:// URL or unix:/PATH (slurmrestd's socket, for slurm_farm.bats). With
+--listen-unix the proxy listens on that Unix socket instead of loopback ports (the port file then
+holds the path).
 
 Listens on N free loopback ports (written one a line to the port file, in listener order). For
 every accepted connection it appends "<unix time, s> <listener index> <mode>" to the log and
@@ -18,6 +23,9 @@ then behaves as the mode file says now (read at each accept, so a test switches 
              that gave up after the allocator acted)
   503 PATH   as 503 for requests whose path starts with PATH; others are forwarded (one request
              per connection), so one kind of request fails while the rest of the link works
+  lose PATH  requests whose path starts with PATH are forwarded, and their answer is read and
+             dropped: the connection closes with no answer (the upstream acted; the client never
+             hears it). Others are forwarded, one request per connection.
 
 With --requests FILE, every request a mode reads (all but pass, reset and refuse) is appended as
 "<unix time, s> <listener index> <mode> <METHOD> <path>" once its head is read.
@@ -38,6 +46,7 @@ parser.add_argument("--port-file", required=True)
 parser.add_argument("--log", required=True)
 parser.add_argument("--listeners", type=int, default=1)
 parser.add_argument("--requests")
+parser.add_argument("--listen-unix")
 args = parser.parse_args()
 upstream = urlparse(args.upstream)
 log_lock = threading.Lock()
@@ -119,9 +128,23 @@ def send_upstream(request):
     head, _, body = request.partition(b"\r\n\r\n")
     lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
     request = b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
-    with socket.create_connection((upstream.hostname, upstream.port or 80), timeout=30) as up:
+    with connect_upstream(30) as up:
         up.sendall(request)
         return read_answer(up)
+
+
+def connect_upstream(timeout):
+    if upstream.scheme == "unix":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(upstream.path)
+        return s
+    return socket.create_connection((upstream.hostname, upstream.port or 80), timeout=timeout)
+
+
+def request_path(request):
+    words = request.split(b"\r\n", 1)[0].split(b" ")
+    return words[1].decode(errors="replace") if len(words) > 1 else ""
 
 
 def pipe(src, dst):
@@ -177,10 +200,15 @@ def serve(conn, how, index):
             conn.sendall(b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/html\r\n"
                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             return
+        if how.startswith("lose "):
+            request = read_request(conn, index, how)
+            answer = send_upstream(request)
+            if not request_path(request).startswith(how.split()[1]):
+                conn.sendall(answer)
+            return
         if how.startswith("503 "):
             request = read_request(conn, index, how)
-            path = request.split(b"\r\n", 1)[0].split(b" ")[1:2]
-            if not path or not path[0].decode(errors="replace").startswith(how.split()[1]):
+            if not request_path(request).startswith(how.split()[1]):
                 conn.sendall(send_upstream(request))
                 return
             how = "503"
@@ -200,7 +228,7 @@ def serve(conn, how, index):
                 conn.sendall(answer[i:i + 1])
                 time.sleep(1)
             return
-        up = socket.create_connection((upstream.hostname, upstream.port or 80), timeout=5)
+        up = connect_upstream(5)
         up.settimeout(None)
         conn.settimeout(None)
         threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
@@ -215,9 +243,9 @@ def serve(conn, how, index):
 
 
 def accept_loop(index, listener):
-    port = listener.getsockname()[1]
+    port = None if args.listen_unix else listener.getsockname()[1]
     while True:
-        if mode() == "refuse":
+        if mode() == "refuse" and port is not None:
             # A closed port: connections are refused by the kernel, and so cannot be counted.
             listener.close()
             while mode() == "refuse":
@@ -239,14 +267,19 @@ def accept_loop(index, listener):
 
 
 listeners = []
-for i in range(args.listeners):
+if args.listen_unix:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(args.listen_unix)
+    s.listen(128)
+    listeners.append(s)
+for i in range(0 if args.listen_unix else args.listeners):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(128)
     listeners.append(s)
 with open(args.port_file + ".tmp", "w") as f:
-    f.write("".join(f"{s.getsockname()[1]}\n" for s in listeners))
+    f.write("".join(f"{s.getsockname() if args.listen_unix else s.getsockname()[1]}\n" for s in listeners))
 # Renamed into place, so a test waiting for the file reads every port.
 os.rename(args.port_file + ".tmp", args.port_file)
 threads = [threading.Thread(target=accept_loop, args=(i, s), daemon=True) for i, s in enumerate(listeners)]

@@ -140,6 +140,9 @@ MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 GresTypes=hacgpu
+# A hold job is placed while its submit is answered, not up to 3 s later (the default
+# batch_sched_delay): hac-allocator answers an allocation with where its GPUs are.
+SchedulerParameters=batch_sched_delay=0
 ReturnToService=2
 # Nodes may declare more CPUs than this machine has: each hold job takes one CPU per node.
 SlurmdParameters=config_overrides

@@ -75,6 +75,11 @@ TEST_CASE("allocator store: a version 1 database is migrated to the current vers
 	CHECK(devices[0].sku == "Large.64GB");
 	CHECK(devices[0].createdAt == 2000);
 
+	// Its allocation, written before placements named their nodes ([[0,0]]), reads as node-00.
+	AllocateResult again = store.allocate("acme", kJob, kRemoved, Catalog::defaults(16, 20000), Inventory{});
+	REQUIRE(again.kind == AllocateResult::Kind::Replayed);
+	CHECK(again.allocation.placement == std::vector<PlacedGpu>{{"node-00", 0}});
+
 	// The usage of the removed device's job is still there.
 	auto records = store.usage("acme", std::nullopt, std::nullopt);
 	REQUIRE(records.size() == 1);
@@ -130,4 +135,61 @@ TEST_CASE("allocator store: a resize is recorded with both SKUs, a removal keeps
 	REQUIRE(st.step());
 	CHECK(st.text(0) == "removed");
 	CHECK_FALSE(st.step());
+}
+
+TEST_CASE("allocator store: a Slurm hold is committed as the allocation, released into a cancel kept until done")
+{
+	TempDir dir;
+	Store store(dir.file("allocator.db"));
+	Catalog catalog = Catalog::defaults(16, 20000);
+	REQUIRE(store.seedAccount("acme", {"Large.64GB", "Large.64GB"}));
+	auto devices = store.devices("acme");
+	const std::string job = "44444444-4444-4444-8444-444444444444";
+	const std::string other = "55555555-5555-4555-8555-555555555555";
+
+	Admission admission = store.admit("acme", job, devices[0].id, catalog);
+	REQUIRE_FALSE(admission.answer);
+	CHECK(admission.sku->gpus == 4);
+	store.noteSlurmHold({job, 0, "acme", devices[0].id, 1000, 0});
+	store.noteSlurmHold({job, 17, "acme", devices[0].id, 1000, 0});
+	CHECK(store.slurmHold(job)->slurmJobId == 17);
+
+	// Another hold's id is not this job's: given up meanwhile, it is queued anew.
+	CHECK(store.commit("acme", job, devices[0].id, catalog, 99, {}).kind == AllocateResult::Kind::FarmFull);
+	std::vector<PlacedGpu> placement{{"f01", 0}, {"f01", 1}, {"f02", 6}, {"f02", 7}};
+	AllocateResult r = store.commit("acme", job, devices[0].id, catalog, 17, placement);
+	REQUIRE(r.kind == AllocateResult::Kind::Created);
+	CHECK(r.allocation.placement == placement);
+	CHECK(store.admit("acme", job, devices[0].id, catalog).answer->kind == AllocateResult::Kind::Replayed);
+	CHECK(store.admit("acme", other, devices[0].id, catalog).answer->kind == AllocateResult::Kind::DeviceBusy);
+
+	// A holding job is never expired as a queued one; a queued one nobody asked about is.
+	store.noteSlurmHold({other, 18, "acme", devices[1].id, 1000, 0});
+	CHECK(store.expireQueuedHolds(nowMs() + 1) == 1);
+	CHECK(store.slurmHold(job));
+	CHECK_FALSE(store.slurmHold(other));
+
+	ReleaseResult released = store.release("acme", job);
+	CHECK(released.found);
+	CHECK_FALSE(store.slurmHold(job));
+	auto due = store.dueCancels(nowMs());
+	REQUIRE(due.size() == 2);
+	CHECK(due[0].slurmJobId == 18);
+	CHECK(due[1].slurmJobId == 17);
+	CHECK(due[1].reason == "released");
+
+	// A cancel that failed waits for its next attempt; one that was made leaves.
+	store.cancelFailed(due[1].id, "slurmrestd does not answer", nowMs() + 60'000);
+	store.cancelDone(due[0].id);
+	CHECK(store.dueCancels(nowMs()).empty());
+	CHECK(store.slurmBacklog() == std::pair{0, 1});
+	auto later = store.dueCancels(nowMs() + 61'000);
+	REQUIRE(later.size() == 1);
+	CHECK(later[0].attempts == 1);
+
+	// DELETE of a job still queued in Slurm finds it and gives its place up.
+	store.noteSlurmHold({other, 19, "acme", devices[1].id, 1000, 0});
+	CHECK_FALSE(store.release("nobody", other).found);
+	CHECK(store.release("acme", other).found);
+	CHECK(store.slurmBacklog() == std::pair{0, 2});
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "config.hpp"
 #include "slurm_client.hpp"
 
 using namespace hac::slurm;
@@ -68,3 +69,17 @@ TEST_CASE("no slurmrestd at the socket: Unreachable at once, naming the address"
 	CHECK(Clock::now() - start < std::chrono::seconds(5));
 }
 
+
+TEST_CASE("a SKU is split evenly over as few Slurm nodes as hold it, or not at all")
+{
+	using hac::allocator::splitOverNodes;
+	CHECK(splitOverNodes(4, 8)->nodes == 1);
+	CHECK(splitOverNodes(4, 8)->gpusPerNode == 4);
+	CHECK(splitOverNodes(12, 8)->nodes == 2);
+	CHECK(splitOverNodes(12, 8)->gpusPerNode == 6);
+	CHECK(splitOverNodes(18, 8)->nodes == 3);
+	CHECK(splitOverNodes(40, 8)->nodes == 5);
+	CHECK(splitOverNodes(40, 8)->gpusPerNode == 8);
+	CHECK_FALSE(splitOverNodes(9, 8));
+	CHECK_FALSE(splitOverNodes(0, 8));
+}

@@ -131,6 +131,8 @@ SlurmConfig readSlurm(const ConfigSection &root, const fs::path &base)
 	c.endpoint.timeouts.connectMs = sec->integer("connect_timeout_ms", c.endpoint.timeouts.connectMs, 10, 60'000);
 	c.endpoint.timeouts.totalMs = sec->integer("timeout_ms", c.endpoint.timeouts.totalMs, 100, 60'000);
 	c.queueSeconds = static_cast<int>(sec->integer("queue_seconds", c.queueSeconds, 1, 86'400));
+	if (auto file = sec->string("jobcomp_file"))
+		c.jobCompFile = resolve(base, *file);
 	sec->finish();
 	return c;
 }

@@ -35,6 +35,7 @@ struct SlurmConfig {
 	std::string partition;         // empty: the cluster's default partition
 	int gpusPerNode = 8;           // GRES count of each node; a SKU is split evenly over nodes
 	int queueSeconds = 60;         // a queued job nobody asks about again within this is cancelled
+	std::string jobCompFile;       // Slurm's jobcomp/filetxt record, for `hac-allocator reconcile`
 };
 
 // How many nodes a SKU of `gpus` GPUs is spread over, and how many GPUs on each: as few nodes as

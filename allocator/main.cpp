@@ -19,6 +19,7 @@
 
 #include "api.hpp"
 #include "config.hpp"
+#include "reconcile_command.hpp"
 #include "store.hpp"
 
 namespace {
@@ -29,6 +30,8 @@ using namespace hac::allocator;
 constexpr const char *kUsage =
 	"Usage: hac-allocator --config FILE [--listen HOST:PORT] [--database PATH] [--port-file PATH] "
 	"[--log-level LEVEL]\n"
+	"       hac-allocator reconcile --config FILE [--since WHEN] [--until WHEN] [--max-gap SECONDS] "
+	"[--jobcomp FILE] [--json]\n"
 	"Run 'hac-allocator --help' for more.\n";
 
 struct Options {
@@ -142,6 +145,22 @@ int main(int argc, char **argv)
 		->type_name("LEVEL")
 		->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 	app.set_version_flag("-v,--version", std::string("hac-allocator ") + HAC_VERSION);
+	ReconcileArgs reconcileArgs;
+	CLI::App *reconcile = app.add_subcommand(
+		"reconcile", "compare the allocations Slurm held with Slurm's own record (jobcomp/filetxt) and list "
+			     "the differences; exit 1 when there are any");
+	// --config, --database and --log-level may come after the subcommand's name too.
+	reconcile->fallthrough();
+	reconcile->add_option("--since", reconcileArgs.since, "jobs that ended at or after WHEN (RFC 3339 UTC, or a date)")
+		->type_name("WHEN");
+	reconcile->add_option("--until", reconcileArgs.until, "jobs that ended before WHEN (default: now)")->type_name("WHEN");
+	reconcile->add_option("--max-gap", reconcileArgs.allowedGapSeconds,
+			      "seconds a hold may start before or end after the job it held (default 120)")
+		->type_name("SECONDS")
+		->check(CLI::Range(0, 86400));
+	reconcile->add_option("--jobcomp", reconcileArgs.jobCompFile, "Slurm's jobcomp file, overriding [slurm] jobcomp_file")
+		->type_name("FILE");
+	reconcile->add_flag("--json", reconcileArgs.json, "print the comparison as JSON");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {
@@ -164,6 +183,13 @@ int main(int argc, char **argv)
 	spdlog::set_level(spdlog::level::from_str(opt.logLevel));
 
 	try {
+		if (reconcile->parsed()) {
+			spdlog::set_level(spdlog::level::warn);   // its output is the report, not the store's log
+			Config config = loadConfig(opt.config);
+			if (!opt.database.empty())
+				config.database = opt.database;
+			return runReconcile(config, reconcileArgs);
+		}
 		return run(opt);
 	} catch (const Error &e) {
 		std::fprintf(stderr, "hac-allocator: %s\n", e.what());

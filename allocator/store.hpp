@@ -13,6 +13,7 @@
 #include <service/database.hpp>
 
 #include "catalog.hpp"
+#include "reconcile.hpp"
 
 namespace hac::allocator {
 
@@ -180,6 +181,8 @@ public:
 	void cancelFailed(std::int64_t cancel, const std::string &error, TimeMs nextAttemptAt);
 	// Holds (queued or holding) and cancels still to make, for the log and metrics.
 	std::pair<int, int> slurmBacklog();
+	// Every allocation a Slurm job held, with its usage record's times where there is one.
+	std::vector<HeldJob> slurmHeldJobs();
 	RecordResult recordUsage(const std::string &account, const UsageRecord &record, const Catalog &catalog);
 	// Records whose ended_at is in [since, until), oldest first.
 	std::vector<UsageRecord> usage(const std::string &account, std::optional<TimeMs> since,

@@ -265,6 +265,7 @@ AllocateResult Store::commit(const std::string &account, const std::string &jobI
 		}
 		r = created(account, jobId, deviceId, *admission.sku, std::move(placement));
 		insertAllocation(db_, r.allocation);
+		db_.prepare("UPDATE allocations SET slurm_job_id = ? WHERE job_id = ?").bind(1, hold).bind(2, jobId).run();
 	});
 	return r;
 }

@@ -132,4 +132,26 @@ std::pair<int, int> Store::slurmBacklog()
 	return {static_cast<int>(st.integer(0)), static_cast<int>(st.integer(1))};
 }
 
+std::vector<HeldJob> Store::slurmHeldJobs()
+{
+	std::lock_guard lock(mutex_);
+	Statement st = db_.prepare("SELECT a.job_id, a.slurm_job_id, a.sku, a.gpus, a.allocated_at, a.released_at, "
+				   "u.started_at, u.ended_at FROM allocations a LEFT JOIN usage u USING (job_id) "
+				   "WHERE a.slurm_job_id IS NOT NULL ORDER BY a.allocated_at");
+	std::vector<HeldJob> out;
+	while (st.step()) {
+		HeldJob h;
+		h.jobId = st.text(0);
+		h.slurmJobId = st.integer(1);
+		h.sku = st.text(2);
+		h.gpus = static_cast<int>(st.integer(3));
+		h.allocatedAt = st.integer(4);
+		h.releasedAt = st.optInteger(5);
+		h.startedAt = st.optInteger(6);
+		h.endedAt = st.optInteger(7);
+		out.push_back(std::move(h));
+	}
+	return out;
+}
+
 } // namespace hac::allocator

@@ -1,7 +1,10 @@
 -- Schema version 3 of the allocator's database.
 -- Changelog: v3 (hac 0.2, the Slurm placement backend): slurm_holds, the Slurm job that holds or
--- queues for each hac job, and slurm_cancels, the Slurm jobs to cancel, kept until Slurm confirms.
+-- queues for each hac job, allocations.slurm_job_id, and slurm_cancels, the Slurm jobs to cancel, kept until Slurm confirms.
 -- The simulated backend writes neither.
+
+-- The Slurm job that held an allocation's GPUs (null on the simulated farm), for reconcile.
+ALTER TABLE allocations ADD COLUMN slurm_job_id INTEGER;
 
 -- One row per hac job that has a Slurm job (named by the hac job id) queued or holding its GPUs.
 -- A queued one has no allocations row yet; `asked_at` is when the agent last asked for it, so one

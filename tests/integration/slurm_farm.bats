@@ -344,3 +344,48 @@ EOT
 	((slurm_start <= started && ended <= slurm_end + 1))
 	((ended - started >= 3))
 }
+
+@test "hac-allocator reconcile: clean against Slurm's jobcomp record, then exit 1 naming a doctored start and a deleted bill" {
+	write_slurm_farm '["Large.64GB", "Large.64GB"]' "jobcomp_file = \"$HAC_SLURM_DIR/log/jobcomp.txt\""
+	sleep 1   # Slurm's times are seconds: nothing of an earlier test ends within this one's window
+	local since
+	since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	start_allocator
+	register
+	local first second t0
+	first=$(new_uuid) second=$(new_uuid)
+	t0=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+	allocate "$first" "${DEVICES[0]}"
+	expect 201
+	allocate "$second" "${DEVICES[1]}"
+	expect 201
+	sleep 2
+	usage "$first" "${DEVICES[0]}" "$t0" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" 4
+	expect 201
+	usage "$second" "${DEVICES[1]}" "$t0" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" 4
+	expect 201
+	wait_for "[[ \$(grep -c 'Name=\($first\|$second\) ' '$HAC_SLURM_DIR/log/jobcomp.txt') == 2 ]]" 15
+
+	run hac-allocator reconcile --config "$BATS_TEST_TMPDIR/allocator.toml" --since "$since"
+	echo "$output"
+	[[ $status == 0 ]]
+	[[ $output == "2 Slurm-held job(s) compared with $HAC_SLURM_DIR/log/jobcomp.txt: they agree." ]]
+
+	# The first job's bill says it started ten minutes before its hold; the second's is gone.
+	sqlite3 "$BATS_TEST_TMPDIR/allocator.db" "UPDATE usage SET started_at = started_at - 600000 WHERE job_id = '$first';
+		DELETE FROM usage WHERE job_id = '$second'"
+	run hac-allocator reconcile --config "$BATS_TEST_TMPDIR/allocator.toml" --since "$since" --json
+	echo "$output"
+	[[ $status == 1 ]]
+	[[ $(jq -r '.compared' <<<"$output") == 2 ]]
+	[[ $(jq -r --arg j "$first" '.differences[] | select(.job_id == $j) | .kind' <<<"$output") == start ]]
+	[[ $(jq -r --arg j "$second" '.differences[] | select(.job_id == $j) | .kind' <<<"$output") == missing_in_allocator ]]
+	run hac-allocator reconcile --config "$BATS_TEST_TMPDIR/allocator.toml" --since "$since"
+	[[ $status == 1 ]]
+	[[ ${lines[0]} == "2 Slurm-held job(s) compared with $HAC_SLURM_DIR/log/jobcomp.txt: 2 difference(s)." ]]
+	[[ $output == *"$first"*" start "*"more than the 120 s allowed"* ]]
+
+	run hac-allocator reconcile --config "$BATS_TEST_TMPDIR/allocator.toml" --since tomorrow
+	[[ $status == 2 ]]
+	[[ $output == *"--since 'tomorrow' is not a time"* ]]
+}

@@ -31,16 +31,18 @@ HAC_DEMO_PACKAGES=(curl)
 # backend is tested against (issue 14); the script runs its own daemons in a temporary folder,
 # on their own ports and sockets, whatever the system's services do. valgrind, for the bench suite's quick run of
 # tests/bench/callgrind.sh.
+HAC_SLURM_PACKAGES=(munge slurmctld slurmd slurmrestd slurm-client)
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
-	strace clang libclang-rt-14-dev zsh fish munge slurmctld slurmd slurmrestd slurm-client valgrind)
+	strace clang libclang-rt-14-dev zsh fish "${HAC_SLURM_PACKAGES[@]}" valgrind)
 # Part of the test set: what packaging/build-deb and tests/integration/packaging.bats need
 # (about 140 packages with lintian's dependencies), and debootstrap, with which tests/system
 # makes the Debian 12 minbase chroot it boots the packaged agent in.
 HAC_PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian debootstrap)
 # What scripts/bench runs besides the build: jq reads and writes the rows, nc is the floor the
 # tools are measured against, valgrind counts instructions, the sqlite3 shell and python3 are
-# the baselines of hac-usage and hac-update --check, procps and coreutils' timeout the rest.
-HAC_BENCH_PACKAGES=(jq curl netcat-openbsd valgrind sqlite3 python3 procps)
+# the baselines of hac-usage and hac-update --check, procps and coreutils' timeout the rest; the
+# Slurm packages make the farm slurm_rest.sh measures the Slurm backend on.
+HAC_BENCH_PACKAGES=(jq curl netcat-openbsd valgrind sqlite3 python3 procps "${HAC_SLURM_PACKAGES[@]}")
 
 hac_say() { printf '==> %s\n' "$*" >&2; }
 hac_die() {
@@ -94,6 +96,7 @@ hac_deps() {
 	case ${1:-test} in
 	build) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" ;;
 	demo) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_DEMO_PACKAGES[@]}" ;;
+	demo-slurm) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_DEMO_PACKAGES[@]}" "${HAC_SLURM_PACKAGES[@]}" ;;
 	test) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_TEST_PACKAGES[@]}" "${HAC_PACKAGE_PACKAGES[@]}" ;;
 	bench) hac_install_packages "${HAC_BUILD_PACKAGES[@]}" "${HAC_BENCH_PACKAGES[@]}" ;;
 	*) hac_die "hac_deps: unknown set '$1'" ;;

@@ -15,3 +15,18 @@ load ../lib/common
 	[[ $output == *"stopping hac-agent and hac-allocator"* ]]
 	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep hac-demo)" ]
 }
+
+@test "scripts/demo --slurm runs the job on a real Slurm farm: squeue shows it, reconcile agrees, nothing is left running" {
+	((EUID == 0)) || skip "the Slurm farm needs root"
+	command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/lib.sh's HAC_SLURM_PACKAGES)"
+	export TMPDIR=$BATS_TEST_TMPDIR
+	run env HAC_BUILD="$BUILD" "$REPO/scripts/demo" --slurm
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"squeue -o"*"RUNNING 1 gres:hacgpu:4 f0"* ]]
+	[[ $output == *"Total: 1 job, 4 GPU-minutes billed"* ]]
+	[[ $output == *"1 Slurm-held job(s) compared with"*"they agree."* ]]
+	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep hac-demo)" ]
+	# Every daemon of its farm was stopped: none still has its folder in its command line.
+	[ -z "$(pgrep -af "$BATS_TEST_TMPDIR/hac-demo" || true)" ]
+}

@@ -7,3 +7,9 @@ complete -c hac-allocator -l listen -x -a '127.0.0.1:7070 127.0.0.1:0 0.0.0.0:70
 complete -c hac-allocator -l database -r -F -d 'SQLite database'
 complete -c hac-allocator -l port-file -r -F -d 'Write the port served on to PATH'
 complete -c hac-allocator -l log-level -x -a 'trace debug info warn error off' -d 'Log level'
+complete -c hac-allocator -n __fish_use_subcommand -a reconcile -d "Compare Slurm-held allocations with Slurm's record"
+complete -c hac-allocator -n '__fish_seen_subcommand_from reconcile' -l since -x -d 'Jobs that ended at or after WHEN'
+complete -c hac-allocator -n '__fish_seen_subcommand_from reconcile' -l until -x -d 'Jobs that ended before WHEN'
+complete -c hac-allocator -n '__fish_seen_subcommand_from reconcile' -l max-gap -x -d 'Seconds a hold may differ from its job'
+complete -c hac-allocator -n '__fish_seen_subcommand_from reconcile' -l jobcomp -r -F -d 'Slurm jobcomp file'
+complete -c hac-allocator -n '__fish_seen_subcommand_from reconcile' -l json -d 'Print JSON'

@@ -4,6 +4,7 @@
 #include <service/http_server.hpp>
 
 #include "config.hpp"
+#include "metrics.hpp"
 #include "releases.hpp"
 #include "store.hpp"
 
@@ -14,13 +15,17 @@ constexpr int kApiVersion = 1;
 class Api {
 public:
 	// Borrows both for its lifetime.
-	Api(const Config &config, Store &store) : config_(config), store_(store), releases_(config.releases) {}
+	Api(const Config &config, Store &store)
+		: config_(config), store_(store), releases_(config.releases), metrics_(config) {}
 
 	// Never throws: every failure becomes an error response, and each request is logged.
 	Response handle(const Request &request) const;
+	// The metrics GET /metrics shows; a placement backend reports its calls through it
+	// (AllocatorMetrics::backendCall).
+	AllocatorMetrics &metrics() const { return metrics_; }
 
 private:
-	Response route(const Request &request, std::string &account) const;
+	Response route(const Request &request, std::string &account, const char *&pattern) const;
 	const TokenConfig &authenticate(const Request &request) const;
 
 	Response version() const;
@@ -40,6 +45,7 @@ private:
 	const Config &config_;
 	Store &store_;
 	Releases releases_;
+	mutable AllocatorMetrics metrics_;
 };
 
 } // namespace hac::allocator

@@ -77,7 +77,8 @@ void AgentMetrics::jobEnded(const Job &job, const Charge &charge)
 	metrics::LabelValues device{std::to_string(job.device), job.sku};
 	double seconds = job.endedAt ? double(*job.endedAt - job.startedAt) / 1000.0 : 0.0;
 	heldGpuSeconds_.inc(device, seconds > 0 ? seconds * job.gpus : 0.0);
-	billedGpuSeconds_.inc(device, 60.0 * double(charge.gpuMinutes));
+	// A job not billable still shows the minutes it held in its Charge; it is billed none.
+	billedGpuSeconds_.inc(device, job.billable ? 60.0 * double(charge.gpuMinutes) : 0.0);
 }
 
 void AgentMetrics::allocatorRequest(std::string_view method, std::string_view endpoint, long status, double seconds)

@@ -502,8 +502,8 @@ Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 	RecordResult r = store_.recordUsage(caller.name, u, config_.catalog);
 	using Kind = RecordResult::Kind;
 	if (r.kind == Kind::Created)
-		metrics_.usageRecorded(r.record.sku, chargeFor(r.record.gpus, r.record.startedAt, r.record.endedAt,
-							       r.record.priceMicroPerGpuMinute, r.record.billable).gpuMinutes);
+		metrics_.usageRecorded(r.record.sku, r.record.billable ? billedMinutes(r.record.startedAt, r.record.endedAt) *
+								       r.record.gpus : 0);
 	switch (r.kind) {
 	case Kind::Created:
 	case Kind::Replayed:

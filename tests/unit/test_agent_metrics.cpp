@@ -83,6 +83,13 @@ TEST_CASE("a job's end counts its reason, its GPU-seconds held and its billed GP
 	CHECK(text.find("hac_agent_jobs_ended_total{reason=\"reset\"} 0\n") != std::string::npos);
 	CHECK(text.find("hac_agent_held_gpu_seconds_total{device=\"1\",sku=\"Large.64GB\"} 360\n") != std::string::npos);
 	CHECK(text.find("hac_agent_billed_gpu_seconds_total{device=\"1\",sku=\"Large.64GB\"} 480\n") != std::string::npos);
+	// A job not billable: its GPU-seconds held count, its bill is 0 (its Charge still shows the minutes).
+	job.endReason = "exec_failed";
+	job.billable = false;
+	m.jobEnded(job, Charge{8, 0});
+	text = m.registry.render(false);
+	CHECK(text.find("hac_agent_held_gpu_seconds_total{device=\"1\",sku=\"Large.64GB\"} 720\n") != std::string::npos);
+	CHECK(text.find("hac_agent_billed_gpu_seconds_total{device=\"1\",sku=\"Large.64GB\"} 480\n") != std::string::npos);
 	m.allocatorRequest("POST", "/v1/allocations", 0, 0.5);
 	CHECK(m.lastAllocatorAnswer() == 0); // no answer came
 	m.allocatorRequest("POST", "/v1/allocations", 503, 0.01);

@@ -120,6 +120,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 				      r.peer ? r.peer->uid : 0, response.status);
 		return response;
 	}, ServerLimits{}, [this](const Peer &peer) { return privileged(peer); });
+	socketServer_ = server_.get();
 	if (config_.metrics.enabled()) {
 		// Loopback only (agent_config.cpp refuses any other address), and only GET /metrics: a TCP
 		// caller has no kernel identity, so nothing else of the API is served here.

@@ -190,6 +190,9 @@ private:
 	std::thread linkThread_;
 	std::unique_ptr<HttpServer> server_;
 	std::unique_ptr<HttpServer> metricsServer_; // [metrics] listen: GET /metrics on loopback TCP
+	// server_ as the metrics collector reads it: set once it is made, never reset, so a
+	// scrape does not race ~Agent's server_.reset() (the server stops its threads before it goes).
+	std::atomic<const HttpServer *> socketServer_{nullptr};
 };
 
 } // namespace hac

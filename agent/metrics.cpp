@@ -164,9 +164,9 @@ void Agent::collectMetrics()
 
 	metrics_.allocatorReachable.set(allocator.reachable ? 1 : 0);
 	metrics_.allocatorLastAnswer.set(double(metrics_.lastAllocatorAnswer()) / 1000.0);
-	if (server_) {
-		metrics_.connectionsOpen.set(server_->openConnections());
-		metrics_.connectionsRefused.setTotal({}, double(server_->refusedConnections()));
+	if (const HttpServer *server = socketServer_) {
+		metrics_.connectionsOpen.set(server->openConnections());
+		metrics_.connectionsRefused.setTotal({}, double(server->refusedConnections()));
 	}
 }
 

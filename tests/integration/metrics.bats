@@ -7,6 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 load ../lib/common
+load ../lib/allocator_api
 
 setup() {
 	command -v promtool >/dev/null || skip "promtool is missing (Debian package prometheus; scripts/deps test installs it)"
@@ -125,6 +126,47 @@ wait_for_prom() {
 	run hac-agent --config "$BATS_TEST_TMPDIR/agent.toml"
 	[ "$status" -eq 1 ]
 	[[ $output == *"$BATS_TEST_TMPDIR/agent.toml:$line: metrics.listen: 0.0.0.0 is not a loopback address"* ]]
+}
+
+@test "the allocator counts farm_full answers, requests by route and code, and one placement call per allocation" {
+	stop_allocator
+	sed -i 's/^nodes = .*/nodes = 1/; s/^gpus_per_node = .*/gpus_per_node = 4/' "$BATS_TEST_TMPDIR/allocator.toml"
+	start_allocator
+	api GET /v1/devices
+	expect 200
+	large=$(jq -r '.devices[0].id' <<<"$BODY")
+	api POST /v1/devices '{"sku":"Small.16GB"}'
+	expect 201
+	small=$(jq -r '.device.id' <<<"$BODY")
+	# The Large.64GB device's job takes the farm's 4 GPUs; the Small.16GB device's jobs find none.
+	job=11111111-1111-4111-8111-111111111111
+	api POST /v1/allocations "{\"job_id\":\"$job\",\"device_id\":\"$large\"}" "Idempotency-Key: $job"
+	expect 201
+	for job in 22222222-2222-4222-8222-222222222222 33333333-3333-4333-8333-333333333333; do
+		api POST /v1/allocations "{\"job_id\":\"$job\",\"device_id\":\"$small\"}" "Idempotency-Key: $job"
+		expect 503 farm_full
+	done
+	AUTH= api GET /v1/devices
+	expect 401
+	curl -sf "$ALLOCATOR_URL/metrics" >"$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_farm_full_total 2' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_requests_total{method="POST",route="/v1/allocations",code="503"} 2' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_requests_total{method="GET",route="/v1/devices",code="401"} 1' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_requests_total{method="POST",route="/v1/allocations",code="201"} 1' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_backend_request_duration_seconds_count{backend="simulated",operation="allocate"} 3' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_backend_errors_total{backend="simulated",operation="allocate"} 0' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_gpus{node="node-00"} 4' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_gpus_held{node="node-00"} 4' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_gpus_free{node="node-00"} 0' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_allocations{state="held"} 1' "$BATS_TEST_TMPDIR/allocator.prom"
+	grep -qx 'hac_allocator_queue_length 0' "$BATS_TEST_TMPDIR/allocator.prom"
+	# An unknown path is one label value, whatever the path.
+	curl -s "$ALLOCATOR_URL/no/such/$RANDOM" >/dev/null
+	curl -sf "$ALLOCATOR_URL/metrics" | grep -qx 'hac_allocator_requests_total{method="GET",route="other",code="404"} 1'
+	# The scrapes are logged at debug level only; the other requests still are.
+	run grep -c 'GET /metrics' "$BATS_TEST_TMPDIR/allocator.log"
+	[ "$output" = 0 ]
+	grep -q 'POST /v1/allocations -> 503' "$BATS_TEST_TMPDIR/allocator.log"
 }
 
 @test "a real Prometheus scrapes both daemons; its figures match the job log, hac-usage and the allocator's records" {

@@ -44,6 +44,8 @@ std::vector<std::string> restartOnlyChanges(const AgentConfig &running, const Ag
 	note("database", running.database, next.database);
 	note("token_file", running.tokenFile, next.tokenFile);
 	note("allocator.url", running.allocator.url, next.allocator.url);
+	note("metrics.listen", running.metrics.listen().empty() ? "none" : running.metrics.listen(),
+	     next.metrics.listen().empty() ? "none" : next.metrics.listen());
 	return changes;
 }
 
@@ -71,6 +73,13 @@ Agent::Agent(AgentConfig config, int listenFd)
 			}
 		})
 {
+	// Before anything can start or end a job or call the allocator.
+	jobs_.setEvents({[this](const Job &job) { metrics_.jobStarted(job); },
+			 [this](const Job &job, const Charge &charge) { metrics_.jobEnded(job, charge); }});
+	link_.setObserver([this](const char *method, const char *endpoint, long status, double seconds) {
+		metrics_.allocatorRequest(method, endpoint, status, seconds);
+	});
+	metrics_.registry.collectWith([this] { collectMetrics(); });
 	allocator_.url = link_.url();
 	devices_ = markCurrent(cache_.devices(), cache_.setting("current_device"));
 	spdlog::info("job log {} at schema version {}; {} known device(s)", config_.database, LogFile::schemaVersion(),
@@ -100,13 +109,39 @@ Agent::Agent(AgentConfig config, int listenFd)
 		}
 	}
 	server_ = std::make_unique<HttpServer>(listenFd, [this](const Request &r) {
-		Response response = handleRequest(*this, r);
+		auto start = std::chrono::steady_clock::now();
+		const char *route = "other";
+		Response response = handleRequest(*this, r, &route);
+		metrics_.apiRequest(r.method, route, response.status,
+				    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 		// One line per call at log_level = "debug", for an operator tracing a tool.
 		if (spdlog::should_log(spdlog::level::debug))
 			spdlog::debug("{} {} from pid {} uid {}: {}", r.method, r.path, r.peer ? r.peer->pid : 0,
 				      r.peer ? r.peer->uid : 0, response.status);
 		return response;
 	}, ServerLimits{}, [this](const Peer &peer) { return privileged(peer); });
+	socketServer_ = server_.get();
+	if (config_.metrics.enabled()) {
+		// Loopback only (agent_config.cpp refuses any other address), and only GET /metrics: a TCP
+		// caller has no kernel identity, so nothing else of the API is served here.
+		int metricsFd = listenTcp(config_.metrics.host, config_.metrics.port);
+		ServerLimits limits;
+		limits.connectionLimit = 16;
+		limits.maxBodyBytes = 4096;
+		metricsServer_ = std::make_unique<HttpServer>(metricsFd, [this](const Request &r) {
+			auto start = std::chrono::steady_clock::now();
+			Response response = r.path != "/metrics"
+				? Response::error(404, "not_found", "this listener serves GET /metrics only (agent/API.md)")
+				: r.method != "GET" ? Response::error(405, "method_not_allowed", "use GET /metrics")
+				: metricsResponse();
+			if (response.status == 405)
+				response.headers["Allow"] = "GET";
+			metrics_.apiRequest(r.method, response.status == 404 ? "other" : "/metrics", response.status,
+					    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+			return response;
+		}, limits);
+		spdlog::info("serving GET /metrics on http://{}/metrics", config_.metrics.listen());
+	}
 	linkThread_ = std::thread([this] { linkLoop(); });
 	spdlog::info("serving the local API on {}", activated ? "the socket passed by systemd" : config_.socket);
 }
@@ -116,6 +151,7 @@ Agent::~Agent()
 	stop();
 	if (linkThread_.joinable())
 		linkThread_.join();
+	metricsServer_.reset();
 	server_.reset();
 	if (stopFd_ >= 0)
 		close(stopFd_);

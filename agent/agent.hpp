@@ -24,6 +24,7 @@
 #include "allocator_link.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
+#include "metrics.hpp"
 #include "token.hpp"
 #include "usage_log.hpp"
 
@@ -100,6 +101,10 @@ public:
 	// default_time_limit. Throws ApiError 400 time_limit_too_long above max_time_limit.
 	std::optional<std::int64_t> timeLimit(std::optional<std::int64_t> requested);
 
+	// GET /metrics: the Prometheus text format (agent/API.md lists each figure).
+	Response metricsResponse();
+	AgentMetrics &metrics() { return metrics_; }
+
 private:
 	void reloadFrom(const std::function<AgentConfig()> &loadConfig);
 
@@ -145,6 +150,11 @@ private:
 	// jobs of a spent budget. Returns the milliseconds until the next check, or -1 with no budget.
 	int watchBudget();
 
+	// First, so it outlives every thread and table that counts into it.
+	AgentMetrics metrics_;
+	// Sets the figures read from the agent's state at each scrape (a Registry collector).
+	void collectMetrics();
+
 	mutable std::mutex configMutex_; // guards config_'s reloadable keys (taken after mutex_, never before)
 	AgentConfig config_;
 	Token token_;
@@ -179,6 +189,10 @@ private:
 
 	std::thread linkThread_;
 	std::unique_ptr<HttpServer> server_;
+	std::unique_ptr<HttpServer> metricsServer_; // [metrics] listen: GET /metrics on loopback TCP
+	// server_ as the metrics collector reads it: set once it is made, never reset, so a
+	// scrape does not race ~Agent's server_.reset() (the server stops its threads before it goes).
+	std::atomic<const HttpServer *> socketServer_{nullptr};
 };
 
 } // namespace hac

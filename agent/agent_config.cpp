@@ -1,7 +1,9 @@
 // agent.toml: every key optional, every error naming file, line and key.
 #include "agent_config.hpp"
 
+#include <arpa/inet.h>
 #include <cstdlib>
+#include <stdexcept>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 
 #include <hac/budget.hpp>
 #include <hac/duration.hpp>
+#include <hac/number.hpp>
 #include <service/config.hpp>
 
 namespace hac {
@@ -79,6 +82,34 @@ void readBudget(const ConfigSection &section, BudgetSettings &budget)
 
 } // namespace
 
+std::string MetricsSettings::listen() const
+{
+	return enabled() ? fmt::format("{}:{}", host, port) : std::string();
+}
+
+MetricsSettings parseMetricsListen(const std::string &text)
+{
+	std::size_t colon = text.rfind(':');
+	if (colon == std::string::npos || colon == 0 || text.front() == '[')
+		throw std::invalid_argument(fmt::format("'{}' is not HOST:PORT; write a loopback address and a port, e.g. "
+							"\"127.0.0.1:9464\"", text));
+	std::string host = text.substr(0, colon);
+	auto port = parseInteger<int>(std::string_view(text).substr(colon + 1), 1, 65535);
+	if (!port)
+		throw std::invalid_argument(fmt::format("'{}' is not a port (1 to 65535); write e.g. \"127.0.0.1:9464\"",
+							text.substr(colon + 1)));
+	in_addr addr{};
+	if (inet_pton(AF_INET, host.c_str(), &addr) != 1)
+		throw std::invalid_argument(fmt::format("'{}' is not an IPv4 address; the metrics listener serves on a loopback "
+							"address only, e.g. \"127.0.0.1:{}\"", host, *port));
+	if ((ntohl(addr.s_addr) >> 24) != 127)
+		throw std::invalid_argument(fmt::format("{} is not a loopback address: the metrics listener has no "
+							"authentication, so it serves on 127.0.0.0/8 only (e.g. \"127.0.0.1:{}\"); "
+							"to scrape from elsewhere, run Prometheus or a proxy on this VM",
+							host, *port));
+	return MetricsSettings{host, *port};
+}
+
 AgentConfig loadAgentConfig(const std::string &file)
 {
 	AgentConfig config;
@@ -121,6 +152,16 @@ AgentConfig loadAgentConfig(const std::string &file)
 		readJobs(*section, config.jobs);
 	if (auto section = root.table("budget"))
 		readBudget(*section, config.budget);
+	if (auto section = root.table("metrics")) {
+		if (auto listen = section->string("listen")) {
+			try {
+				config.metrics = parseMetricsListen(*listen);
+			} catch (const std::invalid_argument &e) {
+				section->fail("listen", e.what());
+			}
+		}
+		section->finish();
+	}
 	root.finish();
 	return config;
 }

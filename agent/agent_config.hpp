@@ -40,6 +40,16 @@ struct BudgetSettings {
 	bool any() const { return monthlyLimitMicro || !userLimitsMicro.empty(); }
 };
 
+// The opt-in TCP listener that serves GET /metrics to Prometheus, which does not scrape Unix
+// sockets. Loopback only: it has no authentication.
+struct MetricsSettings {
+	std::string host;               // empty: no listener (the default)
+	int port = 0;
+
+	bool enabled() const { return !host.empty(); }
+	std::string listen() const;     // "HOST:PORT", or "" when not enabled
+};
+
 struct AgentConfig {
 	std::string file;               // where it was read from; empty for built-in defaults
 	std::string socket = "/run/hac/agent.sock";
@@ -52,7 +62,12 @@ struct AgentConfig {
 	OutboxSettings outbox;
 	JobSettings jobs;
 	BudgetSettings budget;
+	MetricsSettings metrics;
 };
+
+// "HOST:PORT" with HOST a loopback IPv4 address (127.0.0.0/8) and PORT 1-65535; otherwise the reason
+// it is refused, as the message of an std::invalid_argument.
+MetricsSettings parseMetricsListen(const std::string &text);
 
 // Reads `file`; with an empty `file`, $HAC_CONFIG or else /etc/hac/agent.toml, whose absence
 // means built-in defaults. Throws hac::Error naming file, line and key.

@@ -2,6 +2,7 @@
 #include "allocator_link.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -64,12 +65,29 @@ void AllocatorLink::cancel()
 	client_.cancel();
 }
 
-Registration AllocatorLink::registerAgent(const std::string &agentVersion)
+HttpResult AllocatorLink::call(const char *method, const char *endpoint, const std::string &path, const std::string &body,
+			       const std::map<std::string, std::string> &headers, long withinMs)
+{
+	auto start = std::chrono::steady_clock::now();
+	auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+	try {
+		HttpResult r = client_.request(method, path, body, headers, withinMs);
+		if (observer_)
+			observer_(method, endpoint, r.status, seconds());
+		return r;
+	} catch (...) {
+		if (observer_)
+			observer_(method, endpoint, 0, seconds());
+		throw;
+	}
+}
+
+Registration AllocatorLink::registerAgent(const std::string &agentVersion, int heartbeatSeconds)
 {
 	char host[256] = {};
 	gethostname(host, sizeof(host) - 1);
-	Json body{{"agent_version", agentVersion}, {"hostname", host}};
-	HttpResult r = client_.request("POST", "/v1/agents/register", body.dump());
+	Json body{{"agent_version", agentVersion}, {"hostname", host}, {"heartbeat_seconds", heartbeatSeconds}};
+	HttpResult r = call("POST", "/v1/agents/register", "/v1/agents/register", body.dump());
 	if (r.status == 401 || r.status == 403)
 		throw Error(ExitCode::PermissionDenied,
 			    fmt::format("the allocator at {} refused the device token: {}; check the token file "
@@ -96,7 +114,7 @@ Registration AllocatorLink::registerAgent(const std::string &agentVersion)
 Allocation AllocatorLink::allocate(const std::string &jobId, const std::string &deviceId, long withinMs)
 {
 	Json body{{"job_id", jobId}, {"device_id", deviceId}};
-	HttpResult r = client_.request("POST", "/v1/allocations", body.dump(), {{"Idempotency-Key", jobId}}, withinMs);
+	HttpResult r = call("POST", "/v1/allocations", "/v1/allocations", body.dump(), {{"Idempotency-Key", jobId}}, withinMs);
 	if (r.status != 200 && r.status != 201)
 		refuse(r, url(), "the allocation");
 	Json j = Json::parse(r.body, nullptr, false);
@@ -107,15 +125,15 @@ Allocation AllocatorLink::allocate(const std::string &jobId, const std::string &
 
 void AllocatorLink::recordUsage(const std::string &jobId, const std::string &body)
 {
-	HttpResult r = client_.request("POST", "/v1/usage", body, {{"Idempotency-Key", jobId}});
+	HttpResult r = call("POST", "/v1/usage", "/v1/usage", body, {{"Idempotency-Key", jobId}});
 	if (r.status != 200 && r.status != 201)
 		refuse(r, url(), "the usage record");
 }
 
-Device AllocatorLink::deviceCall(const std::string &method, const std::string &path, const Json &body,
+Device AllocatorLink::deviceCall(const char *method, const char *endpoint, const std::string &path, const Json &body,
 				 const std::string &what)
 {
-	HttpResult r = client_.request(method, path, body.is_null() ? std::string() : body.dump());
+	HttpResult r = call(method, endpoint, path, body.is_null() ? std::string() : body.dump());
 	if (r.status != 200 && r.status != 201)
 		refuse(r, url(), what);
 	try {
@@ -128,22 +146,22 @@ Device AllocatorLink::deviceCall(const std::string &method, const std::string &p
 
 Device AllocatorLink::addDevice(const std::string &sku)
 {
-	return deviceCall("POST", "/v1/devices", Json{{"sku", sku}}, "to add a device");
+	return deviceCall("POST", "/v1/devices", "/v1/devices", Json{{"sku", sku}}, "to add a device");
 }
 
 Device AllocatorLink::resizeDevice(const std::string &deviceId, const std::string &sku)
 {
-	return deviceCall("PATCH", "/v1/devices/" + deviceId, Json{{"sku", sku}}, "the size change");
+	return deviceCall("PATCH", "/v1/devices/{}", "/v1/devices/" + deviceId, Json{{"sku", sku}}, "the size change");
 }
 
 Device AllocatorLink::removeDevice(const std::string &deviceId)
 {
-	return deviceCall("DELETE", "/v1/devices/" + deviceId, Json(), "to remove the device");
+	return deviceCall("DELETE", "/v1/devices/{}", "/v1/devices/" + deviceId, Json(), "to remove the device");
 }
 
 std::vector<UsageRecord> AllocatorLink::usage(TimeMs since)
 {
-	HttpResult r = client_.request("GET", "/v1/usage?since=" + formatTime(since));
+	HttpResult r = call("GET", "/v1/usage", "/v1/usage?since=" + formatTime(since));
 	if (r.status != 200)
 		refuse(r, url(), "the usage list");
 	try {
@@ -156,7 +174,7 @@ std::vector<UsageRecord> AllocatorLink::usage(TimeMs since)
 
 std::string AllocatorLink::version()
 {
-	HttpResult r = client_.request("GET", "/v1/version");
+	HttpResult r = call("GET", "/v1/version", "/v1/version");
 	if (r.status != 200)
 		throw Error(ExitCode::Failure, fmt::format("the allocator at {} refused GET /v1/version: {}", url(), refusal(r)));
 	Json j = Json::parse(r.body, nullptr, false);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,7 +35,8 @@ public:
 
 	// Throws hac::Error: AllocatorUnreachable when no answer came, PermissionDenied when the
 	// allocator does not know the token, Failure for any other refusal or a reply it cannot read.
-	Registration registerAgent(const std::string &agentVersion);
+	// `heartbeatSeconds` tells the allocator how often to expect the agent (its agents-seen figure).
+	Registration registerAgent(const std::string &agentVersion, int heartbeatSeconds);
 	// GET /v1/version: the allocator's version string.
 	std::string version();
 
@@ -62,10 +65,21 @@ public:
 	// Ends the request in flight and refuses later ones (AllocatorUnreachable): for stopping.
 	void cancel();
 
+	// Hears of each request once it ends: its method, its endpoint (the path as allocator/API.md
+	// writes it, "{}" for an id), the HTTP status (0: no answer) and its duration in seconds.
+	// Set before the first request.
+	using RequestObserver = std::function<void(const char *method, const char *endpoint, long status, double seconds)>;
+	void setObserver(RequestObserver observer) { observer_ = std::move(observer); }
+
 private:
-	Device deviceCall(const std::string &method, const std::string &path, const Json &body, const std::string &what);
+	// client_.request(), told to the observer.
+	HttpResult call(const char *method, const char *endpoint, const std::string &path, const std::string &body = {},
+			const std::map<std::string, std::string> &headers = {}, long withinMs = 0);
+	Device deviceCall(const char *method, const char *endpoint, const std::string &path, const Json &body,
+			  const std::string &what);
 
 	HttpClient client_;
+	RequestObserver observer_;
 };
 
 } // namespace hac

@@ -80,6 +80,7 @@ const std::vector<Route<CallHandler>> &routes()
 			status["job_log"] = logState;
 			return Response::json(200, status);
 		}},
+		{"GET", "/metrics", [](const Call &c) { return c.agent.metricsResponse(); }},
 		{"GET", "/v1/budget", [](const Call &c) {
 			return Response::json(200, document({{"budget", c.agent.budget(c.peer.uid)}}));
 		}},
@@ -203,13 +204,13 @@ const std::vector<Route<CallHandler>> &routes()
 
 } // namespace
 
-Response handleRequest(Agent &agent, const Request &request)
+Response handleRequest(Agent &agent, const Request &request, const char **route)
 {
 	if (!request.peer)
 		return Response::error(403, "no_peer", "the caller's identity could not be read from the socket");
 	std::vector<std::string> params;
 	try {
-		const CallHandler &handler = findRoute(routes(), request, params, "agent/API.md");
+		const CallHandler &handler = findRoute(routes(), request, params, "agent/API.md", route);
 		return handler(Call{agent, request, *request.peer, params});
 	} catch (const ApiError &e) {
 		return e.response();

@@ -7,6 +7,7 @@ namespace hac {
 
 class Agent;
 
-Response handleRequest(Agent &agent, const Request &request);
+// `route`, when given, is set to the pattern of the route taken (left alone for none), for metrics.
+Response handleRequest(Agent &agent, const Request &request, const char **route = nullptr);
 
 } // namespace hac

@@ -415,6 +415,8 @@ Job JobTable::watch(const StartRequest &request, int device, JobRow &row)
 		std::uint64_t one = 1;
 		[[maybe_unused]] ssize_t n = write(wakeFd_, &one, sizeof(one));
 	}
+	if (events_.started)
+		events_.started(row.job);
 	spdlog::info("job {} started on device {} ({}, {} GPUs) for pid {} of {}{}", row.job.id, device, row.job.sku,
 		     row.job.gpus, row.job.pid, row.job.user,
 		     row.job.deadline ? fmt::format(", time limit {} (until {})", formatDuration(*row.job.timeLimitSeconds),
@@ -437,6 +439,8 @@ Job JobTable::endLocked(std::map<int, Entry>::iterator it, const std::string &re
 	job.reconstructed = reconstructed;
 	Charge charge = chargeFor(job.gpus, job.startedAt, *job.endedAt, row.priceMicroPerGpuMinute, job.billable);
 	log_.endJob(job, charge, usageBody(row));
+	if (events_.ended)
+		events_.ended(job, charge);
 	if (entry.pidfd >= 0)
 		close(entry.pidfd); // also leaves the epoll set
 	byDevice_.erase(it);
@@ -719,6 +723,12 @@ void JobTable::setKillGrace(TimeMs ms)
 {
 	std::lock_guard lock(mutex_);
 	killGraceMs_ = ms;
+}
+
+void JobTable::setEvents(JobEvents events)
+{
+	std::lock_guard lock(mutex_);
+	events_ = std::move(events);
 }
 
 void JobTable::shutdown()

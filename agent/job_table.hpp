@@ -43,6 +43,13 @@ struct PricedDevice {
 	std::string currency = "USD";
 };
 
+// What a job table tells its observer (the agent's metrics), called under the table's lock: each
+// must be quick and must not call back into the table.
+struct JobEvents {
+	std::function<void(const Job &)> started;                  // running: its command may run
+	std::function<void(const Job &, const Charge &)> ended;    // ended and in the job log, with its bill
+};
+
 class JobTable {
 public:
 	// `wakeOutbox` is called after a usage record was queued, so it is delivered at once.
@@ -105,6 +112,8 @@ public:
 	int stopJobs(const std::string &reason, const std::function<bool(const Job &)> &which);
 	// How long a stopped job has between SIGTERM and SIGKILL ([jobs] kill_grace).
 	void setKillGrace(TimeMs ms);
+	// Who hears of jobs starting and ending; set before reconcile() and the first start.
+	void setEvents(JobEvents events);
 
 private:
 	struct Entry {
@@ -169,6 +178,7 @@ private:
 	std::map<int, std::string> claims_;  // device -> the change under way
 	std::function<void()> wakeOutbox_;
 	std::function<void()> deliverOwed_;
+	JobEvents events_;
 	int epollFd_;
 	int wakeFd_;                         // eventfd in the epoll set: a new deadline for run()'s sleep
 

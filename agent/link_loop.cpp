@@ -32,7 +32,7 @@ void Agent::wakeLink()
 
 void Agent::contactAllocator()
 {
-	Registration reg = link_.registerAgent(HAC_VERSION);
+	Registration reg = link_.registerAgent(HAC_VERSION, config().allocator.heartbeatSeconds);
 	std::string version;
 	{
 		std::lock_guard lock(mutex_);

@@ -236,4 +236,12 @@ std::set<std::string> UsageLog::queuedRecords()
 	return out;
 }
 
+std::optional<TimeMs> UsageLog::oldestQueuedEnd()
+{
+	std::lock_guard lock(mutex_);
+	Statement s = db_.prepare("SELECT min(jobs.ended_at) FROM outbox JOIN jobs ON jobs.id = outbox.job_id");
+	s.step();
+	return s.optInteger(0);
+}
+
 } // namespace hac

@@ -38,6 +38,9 @@ public:
 
 	// The jobs whose usage record waits in the outbox, not yet acknowledged by the allocator.
 	std::set<std::string> queuedRecords();
+	// When the job of the oldest record in the outbox ended; nothing when the outbox is empty.
+	// On this connection, so a scrape reads beside the job writes instead of waiting on them.
+	std::optional<TimeMs> oldestQueuedEnd();
 
 private:
 	std::vector<std::string> currencies();

@@ -3,12 +3,14 @@
 #include "api.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <hac/billing.hpp>
 #include <hac/json.hpp>
 #include <hac/time.hpp>
 #include <hac/uuid.hpp>
@@ -133,10 +135,12 @@ std::string deviceIdIn(const std::string &segment)
 
 Response Api::handle(const Request &request) const
 {
+	auto start = std::chrono::steady_clock::now();
 	std::string account = "-";
+	const char *pattern = "other";
 	Response response;
 	try {
-		response = route(request, account);
+		response = route(request, account, pattern);
 	} catch (const ApiError &e) {
 		response = e.response();
 	} catch (const Json::exception &e) {
@@ -145,16 +149,21 @@ Response Api::handle(const Request &request) const
 		spdlog::error("{} {}: {}", printable(request.method, 16), printable(request.path, 200), e.what());
 		response = Response::error(500, "internal", fmt::format("the allocator failed: {}", e.what()));
 	}
-	// The path and the account name only: never a header, the token lives in one.
-	spdlog::info("{} {} -> {} (account {})", printable(request.method, 16), printable(request.path, 200),
-		     response.status, account);
+	metrics_.request(request.method, pattern, response.status,
+			 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+	// The path and the account name only: never a header, the token lives in one. A scrape of
+	// /metrics (every few seconds) only at debug level.
+	spdlog::log(request.path == "/metrics" && response.status == 200 ? spdlog::level::debug : spdlog::level::info,
+		    "{} {} -> {} (account {})", printable(request.method, 16), printable(request.path, 200),
+		    response.status, account);
 	return response;
 }
 
-Response Api::route(const Request &req, std::string &account) const
+Response Api::route(const Request &req, std::string &account, const char *&pattern) const
 {
 	// Signed content, verified by the client: no token, as the tools that fetch it have none.
 	if (Releases::owns(req.path)) {
+		pattern = "/v1/releases";
 		requireMethod(req, "GET");
 		return releases_.handle(req);
 	}
@@ -168,6 +177,13 @@ Response Api::route(const Request &req, std::string &account) const
 	using P = const std::vector<std::string> &;
 	static const std::vector<Route<Endpoint>> routes = {
 		{"GET", "/v1/version", {false, [](const Api &api, const Request &, P, const TokenConfig *) { return api.version(); }}},
+		// No token, as /v1/version: the figures name no account, token or job (allocator/API.md).
+		{"GET", "/metrics", {false, [](const Api &api, const Request &, P, const TokenConfig *) {
+			Response r;
+			r.body = api.metrics_.render(api.store_);
+			r.contentType = metrics::kContentType;
+			return r;
+		}}},
 		{"GET", "/v1/skus", {true, [](const Api &api, const Request &, P, const TokenConfig *) { return api.skus(); }}},
 		{"POST", "/v1/agents/register", {true, [](const Api &api, const Request &r, P, const TokenConfig *c) {
 			return api.registerAgent(r, *c);
@@ -198,7 +214,7 @@ Response Api::route(const Request &req, std::string &account) const
 		}}},
 	};
 	std::vector<std::string> params;
-	const Endpoint &endpoint = findRoute(routes, req, params, "allocator/API.md");
+	const Endpoint &endpoint = findRoute(routes, req, params, "allocator/API.md", &pattern);
 	const TokenConfig *caller = nullptr;
 	if (endpoint.token) {
 		caller = &authenticate(req);
@@ -240,6 +256,8 @@ Response Api::registerAgent(const Request &req, const TokenConfig &caller) const
 	std::string agentVersion = optionalString(body, "agent_version").value_or("");
 	std::string hostname = optionalString(body, "hostname").value_or("");
 	store_.noteAgent(caller.name, hostname, agentVersion);
+	metrics_.agentSeen(caller.name, hostname,
+			   hasField(body, "heartbeat_seconds") ? requiredInt(body, "heartbeat_seconds", 1, 86400) : 30);
 
 	Json devices = Json::array();
 	for (const StoredDevice &sd : store_.devices(caller.name))
@@ -392,8 +410,14 @@ Response Api::allocate(const Request &req, const TokenConfig &caller) const
 	std::string deviceId = lower(requiredString(body, "device_id"));
 	checkIdempotencyKey(req, jobId);
 
-	AllocateResult r = farm_ ? farm_->allocate(caller.name, jobId, deviceId, config_.catalog)
-				 : store_.allocate(caller.name, jobId, deviceId, config_.catalog, config_.inventory);
+	AllocateResult r;
+	{
+		auto call = metrics_.timeBackend(farm_ ? "slurm" : "simulated", "allocate");
+		r = farm_ ? farm_->allocate(caller.name, jobId, deviceId, config_.catalog)
+			  : store_.allocate(caller.name, jobId, deviceId, config_.catalog, config_.inventory);
+		if (r.kind != AllocateResult::Kind::PlacementDown)
+			call.ok();
+	}
 	using Kind = AllocateResult::Kind;
 	switch (r.kind) {
 	case Kind::Created:
@@ -416,6 +440,7 @@ Response Api::allocate(const Request &req, const TokenConfig &caller) const
 			       fmt::format("device {} is in use by job {}; wait for it to end or release it with "
 					   "DELETE /v1/allocations/{}", deviceId, r.detail, r.detail)};
 	case Kind::FarmFull: {
+		metrics_.farmFull();
 		int retry = config_.retryAfterSeconds;
 		std::string why = !r.detail.empty() ? r.detail
 			: r.neededGpus > r.totalGpus ? fmt::format("the farm has only {} GPUs in all", r.totalGpus)
@@ -445,7 +470,13 @@ Response Api::release(const std::string &rawJobId, const TokenConfig &caller) co
 	std::string jobId = lower(rawJobId);
 	if (!isUuid(jobId))
 		throw badRequest(fmt::format("'{}' in the path is not a job id (a UUID)", printable(rawJobId)));
-	ReleaseResult r = store_.release(caller.name, jobId);
+	ReleaseResult r;
+	{
+		// On Slurm the cancel itself follows, made by SlurmFarm's thread.
+		auto call = metrics_.timeBackend(farm_ ? "slurm" : "simulated", "release");
+		r = store_.release(caller.name, jobId);
+		call.ok();
+	}
 	if (farm_)
 		farm_->wake();
 	if (!r.found)
@@ -487,6 +518,9 @@ Response Api::recordUsage(const Request &req, const TokenConfig &caller) const
 	if (farm_ && r.kind == RecordResult::Kind::Created)
 		farm_->wake();   // the record released the job's hold: cancel it now
 	using Kind = RecordResult::Kind;
+	if (r.kind == Kind::Created)
+		metrics_.usageRecorded(r.record.sku, r.record.billable ? billedMinutes(r.record.startedAt, r.record.endedAt) *
+								       r.record.gpus : 0);
 	switch (r.kind) {
 	case Kind::Created:
 	case Kind::Replayed:

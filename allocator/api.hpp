@@ -4,6 +4,7 @@
 #include <service/http_server.hpp>
 
 #include "config.hpp"
+#include "metrics.hpp"
 #include "releases.hpp"
 #include "slurm_farm.hpp"
 #include "store.hpp"
@@ -16,13 +17,16 @@ class Api {
 public:
 	// Borrows them for its lifetime. `farm`: the Slurm backend, null for the simulated one.
 	Api(const Config &config, Store &store, SlurmFarm *farm = nullptr)
-		: config_(config), store_(store), farm_(farm), releases_(config.releases) {}
+		: config_(config), store_(store), farm_(farm), releases_(config.releases), metrics_(config) {}
 
 	// Never throws: every failure becomes an error response, and each request is logged.
 	Response handle(const Request &request) const;
+	// The metrics GET /metrics shows; a placement backend reports its calls through it
+	// (AllocatorMetrics::backendCall).
+	AllocatorMetrics &metrics() const { return metrics_; }
 
 private:
-	Response route(const Request &request, std::string &account) const;
+	Response route(const Request &request, std::string &account, const char *&pattern) const;
 	const TokenConfig &authenticate(const Request &request) const;
 
 	Response version() const;
@@ -43,6 +47,7 @@ private:
 	Store &store_;
 	SlurmFarm *farm_;
 	Releases releases_;
+	mutable AllocatorMetrics metrics_;
 };
 
 } // namespace hac::allocator

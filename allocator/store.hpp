@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -124,6 +125,14 @@ struct RecordResult {
 	std::string detail;      // Conflict: the fields that differ
 };
 
+// What GET /metrics shows of the farm and the allocations (store_metrics.cpp).
+struct FarmSnapshot {
+	std::map<int, int> leasedByNode;       // simulated farm: node -> GPUs lent now
+	std::int64_t allocationsHeld = 0;
+	std::int64_t allocationsReleased = 0;
+	std::int64_t slurmQueued = 0;          // Slurm: hold jobs waiting in Slurm's queue (no allocation yet)
+};
+
 // One connection behind a mutex: the allocator's traffic is small, and serial writers need no retry.
 class Store {
 public:
@@ -187,6 +196,7 @@ public:
 	// Records whose ended_at is in [since, until), oldest first.
 	std::vector<UsageRecord> usage(const std::string &account, std::optional<TimeMs> since,
 				       std::optional<TimeMs> until);
+	FarmSnapshot farmSnapshot();
 
 private:
 	void migrate();

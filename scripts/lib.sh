@@ -30,10 +30,12 @@ HAC_DEMO_PACKAGES=(curl)
 # slurm-client make the real Slurm farm (tests/lib/slurm_cluster.sh) that the Slurm placement
 # backend is tested against (issue 14); the script runs its own daemons in a temporary folder,
 # on their own ports and sockets, whatever the system's services do. valgrind, for the bench suite's quick run of
-# tests/bench/callgrind.sh.
+# tests/bench/callgrind.sh. prometheus (Prometheus 2.42 and promtool) scrapes both daemons' GET
+# /metrics in tests/integration/metrics.bats, from a temporary folder on loopback ports (its service
+# is not used).
 HAC_SLURM_PACKAGES=(munge slurmctld slurmd slurmrestd slurm-client)
 HAC_TEST_PACKAGES=(bats jq curl sqlite3 netcat-openbsd python3 python3-venv procps util-linux openssl systemd
-	strace clang libclang-rt-14-dev zsh fish "${HAC_SLURM_PACKAGES[@]}" valgrind)
+	strace clang libclang-rt-14-dev zsh fish "${HAC_SLURM_PACKAGES[@]}" valgrind prometheus)
 # Part of the test set: what packaging/build-deb and tests/integration/packaging.bats need
 # (about 140 packages with lintian's dependencies), and debootstrap, with which tests/system
 # makes the Debian 12 minbase chroot it boots the packaged agent in.

@@ -84,6 +84,7 @@ void onConnection(void *cls, MHD_Connection *connection, void **context, MHD_Con
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		auto *slot = new Slot{fdOf(connection)};
 		*context = slot;
+		server->connectionOpened();
 		if (slot->fd < 0)
 			return;
 		server->startDeadline(slot->fd);
@@ -96,6 +97,7 @@ void onConnection(void *cls, MHD_Connection *connection, void **context, MHD_Con
 			shutdown(slot->fd, SHUT_RDWR);
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *context) {
 		auto *slot = static_cast<Slot *>(*context);
+		server->connectionClosed();
 		// Before libmicrohttpd closes the descriptor, so the deadline thread never shuts down
 		// a number reused by another connection.
 		if (slot->fd >= 0)
@@ -290,15 +292,21 @@ HttpServer::Room HttpServer::admitUser(const Peer &peer)
 			++shared_;
 			return Room::Shared;
 		}
-		if (reserved_ >= reserved)
+		if (reserved_ >= reserved) {
+			++refused_;
 			return Room::Refused;
+		}
 	}
 	// Asked only here, beyond a share, as it reads /proc and the group database.
-	if (peer.uid != 0 && !(privileged_ && privileged_(peer)))
+	if (peer.uid != 0 && !(privileged_ && privileged_(peer))) {
+		++refused_;
 		return Room::Refused;
+	}
 	std::lock_guard lock(usersMutex_);
-	if (reserved_ >= reserved)
+	if (reserved_ >= reserved) {
+		++refused_;
 		return Room::Refused;
+	}
 	++reserved_;
 	return Room::Reserved;
 }

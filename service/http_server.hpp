@@ -1,6 +1,7 @@
 // A small HTTP/1.1 server over libmicrohttpd, for hac-agent (Unix socket) and hac-allocator (TCP).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -96,6 +97,12 @@ public:
 	// cleared while its handler runs, dropped when it closes.
 	void startDeadline(int fd);
 	void clearDeadline(int fd);
+	// Connections open now (counted as they open and close), and those refused since the start
+	// by the per-uid share or the reserve (admitUser); for the daemons' metrics.
+	void connectionOpened() { ++open_; }
+	void connectionClosed() { --open_; }
+	unsigned openConnections() const { return open_; }
+	std::uint64_t refusedConnections() const { return refused_; }
 
 private:
 	void enforceDeadlines();
@@ -111,6 +118,8 @@ private:
 	std::condition_variable deadlineSet_;
 	std::map<int, std::chrono::steady_clock::time_point> deadlines_;
 	bool stopping_ = false;
+	std::atomic<unsigned> open_{0};
+	std::atomic<std::uint64_t> refused_{0};
 	std::thread deadlineThread_;           // shuts down connections past their deadline
 	MHD_Daemon *daemon_ = nullptr;
 };

@@ -33,19 +33,23 @@ bool matchPath(const char *pattern, const std::vector<std::string> &parts, std::
 // (e.g. a file tree).
 void requireMethod(const Request &request, const char *method);
 
-// The handler of the route `request` takes, with the path's "{}" segments in `params`; throws
-// ApiError 405 or 404 (naming `apiDoc`, e.g. "agent/API.md") when there is none.
+// The handler of the route `request` takes, with the path's "{}" segments in `params` and, when
+// `pattern` is given, the route's pattern in it (a label for metrics); throws ApiError 405 or 404
+// (naming `apiDoc`, e.g. "agent/API.md") when there is none.
 template <class Handler>
 const Handler &findRoute(const std::vector<Route<Handler>> &routes, const Request &request,
-			 std::vector<std::string> &params, const char *apiDoc)
+			 std::vector<std::string> &params, const char *apiDoc, const char **pattern = nullptr)
 {
 	std::vector<std::string> parts = detail::pathSegments(request.path);
 	std::string allowed;
 	for (const Route<Handler> &route : routes) {
 		if (!detail::matchPath(route.pattern, parts, params))
 			continue;
-		if (request.method == route.method)
+		if (request.method == route.method) {
+			if (pattern)
+				*pattern = route.pattern;
 			return route.handler;
+		}
 		allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
 	}
 	detail::noRoute(request, allowed, apiDoc);

@@ -62,6 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 		    (c.budget.monthlyLimitMicro && *c.budget.monthlyLimitMicro < 0) || c.budget.thresholds.empty() ||
 		    (c.budget.onExhausted != "refuse" && c.budget.onExhausted != "stop"))
 			__builtin_trap();
+		// The metrics listener, when set, is on a loopback address and a real port.
+		if (c.metrics.enabled() && (c.metrics.host.rfind("127.", 0) != 0 || c.metrics.port < 1 || c.metrics.port > 65535))
+			__builtin_trap();
 	} catch (const hac::Error &) {
 	}
 	return 0;

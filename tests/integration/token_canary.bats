@@ -58,6 +58,9 @@ assert_canary_nowhere() {
 	start_allocator
 	write_agent_config
 	sed -i '1i log_level = "debug"' "$BATS_TEST_TMPDIR/agent.toml"
+	# The metrics listener too: its figures are searched like every other output.
+	metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf '\n[metrics]\nlisten = "127.0.0.1:%s"\n' "$metrics_port" >>"$BATS_TEST_TMPDIR/agent.toml"
 	start_agent
 	# A job that stays, so its process can be searched too.
 	hac-run -- sleep 32 >/dev/null 2>&1 &
@@ -102,6 +105,12 @@ assert_canary_nowhere() {
 	v 0 curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d '{"pid":"x"}'
 	v 0 curl -s --unix-socket "$HAC_SOCKET" -X POST http://hac/v1/jobs -d 'not json'
 	v 0 curl -s --unix-socket "$HAC_SOCKET" -H "Authorization: Bearer $TEST_TOKEN" http://hac/v1/status
+	# Metrics of both daemons, after all the verbs above (and again after the token is refused,
+	# below): on the agent's socket, its TCP listener and the allocator, even asked with the token.
+	v 0 curl -sf --unix-socket "$HAC_SOCKET" http://hac/metrics
+	v 0 curl -sf "http://127.0.0.1:$metrics_port/metrics"
+	v 0 curl -sf "$ALLOCATOR_URL/metrics"
+	v 0 curl -sf -H "Authorization: Bearer $TEST_TOKEN" "$ALLOCATOR_URL/metrics"
 	# A reload, and the allocator refusing the token: both log about the token.
 	kill -HUP "$AGENT_PID"
 	wait_for "grep -q 'config reloaded' '$BATS_TEST_TMPDIR/agent.log'" 10
@@ -114,6 +123,13 @@ assert_canary_nowhere() {
 	start_allocator
 	v 0 hac-smi -s
 	v 4 hac-resize medium
+	v 0 curl -sf --unix-socket "$HAC_SOCKET" http://hac/metrics
+	v 0 curl -sf "http://127.0.0.1:$metrics_port/metrics"
+	v 0 curl -sf "$ALLOCATOR_URL/metrics"
+	# The searched outputs hold the metrics: the search below covers them.
+	grep -q '^hac_agent_jobs_started_total [1-9]' "$OUT"
+	grep -q '^hac_allocator_usage_records_total{sku="Large.64GB"} [1-9]' "$OUT"
+	grep -q '^hac_agent_allocator_requests_total{.*code="none"} [1-9]' "$OUT"
 	sqlite3 "$BATS_TEST_TMPDIR/jobs.db" 'PRAGMA wal_checkpoint(PASSIVE)' >/dev/null || true
 	# Debug logging was on: each kind of request the tools made is in the log.
 	for request in 'GET /v1/status' 'GET /v1/token' 'POST /v1/jobs' 'GET /v1/devices'; do

@@ -147,8 +147,10 @@ std::int64_t SlurmFarm::findOrSubmit(slurm::Client &slurm, const std::string &ac
 				     const std::string &deviceId, const Sku &sku)
 {
 	auto hold = store_.slurmHold(jobId);
-	if (hold && hold->slurmJobId != 0)
+	if (hold && hold->slurmJobId != 0) {
+		store_.noteSlurmHold(*hold);   // asked for again: its queued place is kept queue_seconds more
 		return hold->slurmJobId;
+	}
 	std::int64_t id = 0;
 	if (hold) {
 		// A submit whose answer never came: if it reached Slurm, that job is this one's.

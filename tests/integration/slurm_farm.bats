@@ -139,7 +139,7 @@ live_slurm_jobs() {
 	[[ $(jq '.placement | length' <<<"$BODY") == 18 ]]
 }
 
-@test "a queued job nobody asks for again within queue_seconds is cancelled; DELETE of a queued job cancels it at once" {
+@test "a queued job keeps its place while asked for, and is cancelled once nobody asks within queue_seconds; DELETE of a queued job cancels it at once" {
 	write_slurm_farm '["3xLarge.288GB", "3xLarge.288GB", "3xLarge.288GB"]' 'queue_seconds = 2'
 	start_allocator
 	register
@@ -155,7 +155,15 @@ live_slurm_jobs() {
 	api DELETE "/v1/allocations/$third"
 	expect 200
 	wait_for "[[ -z \$(slurm_jobs_named $third) ]]" 5
-	# Not asked for again: gone within queue_seconds and the sweep's second.
+	# Asked for again and again, it keeps its place past queue_seconds...
+	local i
+	for i in 1 2 3 4; do
+		sleep 1
+		allocate "$second" "${DEVICES[1]}"
+		expect 503 farm_full
+	done
+	[[ $(slurm_jobs_named "$second" | cut -d' ' -f2) == PENDING ]]
+	# ...and not asked for again, it is gone within queue_seconds and the sweep's second.
 	wait_for "[[ -z \$(slurm_jobs_named $second) ]]" 10
 	grep -q "queued Slurm job(s) not asked for within 2 s" "$BATS_TEST_TMPDIR/allocator.log"
 	# The holding job is not touched by either.

@@ -16,10 +16,12 @@ namespace {
 using slurm::Failure;
 using slurm::SlurmError;
 
-// A job just submitted is placed by the scheduler's next pass: at once with batch_sched_delay=0
-// (README.md's slurm.conf), up to 3 s later with Slurm's default, and a little later on a farm that
-// has just started. Until the scheduler has looked at it (reason None), it is read again this
-// often, this long, before being called queued; the agent's own bound (5 s) stays above it.
+// A job just submitted is placed by the scheduler's next pass, which slurmctld's background
+// thread runs about once a second (measured: 0.7 s at the median after the submit, by
+// tests/bench/slurm_rest.sh), up to 3 s later with Slurm's default batch_sched_delay, and later
+// still on a farm that has just started. Until the scheduler has looked at it (reason None), it is
+// read again this often, this long, before being called queued; the agent's own bound (5 s) stays
+// above it. Each read is a GET to slurmrestd: polling faster would load slurmctld for a few ms.
 constexpr auto kPlacedPoll = std::chrono::milliseconds(50);
 constexpr auto kPlacedWithin = std::chrono::milliseconds(3000);
 
@@ -212,6 +214,8 @@ AllocateResult SlurmFarm::place(slurm::Client &slurm, const std::string &account
 					       fmt::format("Slurm will never start job {} for {} GPUs ({} {}): the partition "
 							   "cannot hold it", id, sku.gpus, job.state, job.reason), sku.gpus);
 			}
+			// Counted from this answer, not from the ask: reading Slurm may have taken seconds.
+			store_.noteSlurmHold({jobId, id, account, deviceId, 0, 0});
 			return outcome(AllocateResult::Kind::FarmFull,
 				       fmt::format("Slurm job {} waits in the queue ({} {}) and keeps the job's place",
 						   id, job.state, job.reason), sku.gpus);

@@ -140,7 +140,7 @@ live_slurm_jobs() {
 }
 
 @test "a queued job keeps its place while asked for, and is cancelled once nobody asks within queue_seconds; DELETE of a queued job cancels it at once" {
-	write_slurm_farm '["3xLarge.288GB", "3xLarge.288GB", "3xLarge.288GB"]' 'queue_seconds = 2'
+	write_slurm_farm '["3xLarge.288GB", "3xLarge.288GB", "3xLarge.288GB"]' 'queue_seconds = 4'
 	start_allocator
 	register
 	local first second third
@@ -157,7 +157,7 @@ live_slurm_jobs() {
 	wait_for "[[ -z \$(slurm_jobs_named $third) ]]" 5
 	# Asked for again and again, it keeps its place past queue_seconds...
 	local i
-	for i in 1 2 3 4; do
+	for i in 1 2 3 4 5 6; do
 		sleep 1
 		allocate "$second" "${DEVICES[1]}"
 		expect 503 farm_full
@@ -165,7 +165,7 @@ live_slurm_jobs() {
 	[[ $(slurm_jobs_named "$second" | cut -d' ' -f2) == PENDING ]]
 	# ...and not asked for again, it is gone within queue_seconds and the sweep's second.
 	wait_for "[[ -z \$(slurm_jobs_named $second) ]]" 10
-	grep -q "queued Slurm job(s) not asked for within 2 s" "$BATS_TEST_TMPDIR/allocator.log"
+	grep -q "queued Slurm job(s) not asked for within 4 s" "$BATS_TEST_TMPDIR/allocator.log"
 	# The holding job is not touched by either.
 	[[ $(slurm_jobs_named "$first" | cut -d' ' -f2) == RUNNING ]]
 }

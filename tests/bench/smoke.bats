@@ -67,3 +67,9 @@ bench() {
 @test "update_check.sh: hac-update --check against a Python start" {
 	bench update_check 3
 }
+
+@test "slurm_rest.sh: slurmrestd's round trip against allocate + release through the Slurm and simulated backends" {
+	bench slurm_rest 8
+	# The allocator's rounds ran against the same farm: every row of the allocator has its rounds.
+	jq -se 'map(select(.bench | startswith("hac-allocator"))) | length == 4 and all(.n == 3)' "$BATS_TEST_TMPDIR/slurm_rest.out"
+}

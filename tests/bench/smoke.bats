@@ -67,3 +67,7 @@ bench() {
 @test "update_check.sh: hac-update --check against a Python start" {
 	bench update_check 3
 }
+
+@test "fleet.sh: a simulated fleet against the allocator, its invariants checked" {
+	bench fleet 11
+}

@@ -73,3 +73,7 @@ bench() {
 	# The allocator's rounds ran against the same farm: every row of the allocator has its rounds.
 	jq -se 'map(select(.bench | startswith("hac-allocator"))) | length == 4 and all(.n == 3)' "$BATS_TEST_TMPDIR/slurm_rest.out"
 }
+
+@test "fleet.sh: a simulated fleet against the allocator, its invariants checked" {
+	bench fleet 11
+}

@@ -1,6 +1,9 @@
 // The allocator API of API.md: routes a request to the store and answers it, errors included.
 #pragma once
 
+#include <string>
+#include <unordered_map>
+
 #include <service/http_server.hpp>
 
 #include "config.hpp"
@@ -16,8 +19,7 @@ constexpr int kApiVersion = 1;
 class Api {
 public:
 	// Borrows them for its lifetime. `farm`: the Slurm backend, null for the simulated one.
-	Api(const Config &config, Store &store, SlurmFarm *farm = nullptr)
-		: config_(config), store_(store), farm_(farm), releases_(config.releases), metrics_(config) {}
+	Api(const Config &config, Store &store, SlurmFarm *farm = nullptr);
 
 	// Never throws: every failure becomes an error response, and each request is logged.
 	Response handle(const Request &request) const;
@@ -28,6 +30,7 @@ public:
 private:
 	Response route(const Request &request, std::string &account, const char *&pattern) const;
 	const TokenConfig &authenticate(const Request &request) const;
+	static std::string tokenDigest(const std::string &token);
 
 	Response version() const;
 	Response registerAgent(const Request &request, const TokenConfig &caller) const;
@@ -46,6 +49,7 @@ private:
 	const Config &config_;
 	Store &store_;
 	SlurmFarm *farm_;
+	std::unordered_map<std::string, const TokenConfig *> tokensByDigest_;   // SHA-256 of each token
 	Releases releases_;
 	mutable AllocatorMetrics metrics_;
 };

@@ -44,6 +44,9 @@ std::vector<std::string> restartOnlyChanges(const AgentConfig &running, const Ag
 	note("database", running.database, next.database);
 	note("token_file", running.tokenFile, next.tokenFile);
 	note("allocator.url", running.allocator.url, next.allocator.url);
+	note("allocator.ca_file", running.allocator.caFile, next.allocator.caFile);
+	note("allocator.client_cert_file", running.allocator.clientCertFile, next.allocator.clientCertFile);
+	note("allocator.client_key_file", running.allocator.clientKeyFile, next.allocator.clientKeyFile);
 	return changes;
 }
 

@@ -46,6 +46,9 @@ std::vector<std::string> restartOnlyChanges(const AgentConfig &running, const Ag
 	note("allocator.url", running.allocator.url, next.allocator.url);
 	note("metrics.listen", running.metrics.listen().empty() ? "none" : running.metrics.listen(),
 	     next.metrics.listen().empty() ? "none" : next.metrics.listen());
+	note("allocator.ca_file", running.allocator.caFile, next.allocator.caFile);
+	note("allocator.client_cert_file", running.allocator.clientCertFile, next.allocator.clientCertFile);
+	note("allocator.client_key_file", running.allocator.clientKeyFile, next.allocator.clientKeyFile);
 	return changes;
 }
 

@@ -2,9 +2,13 @@
 #include "agent_config.hpp"
 
 #include <arpa/inet.h>
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -102,7 +106,7 @@ MetricsSettings parseMetricsListen(const std::string &text)
 	if (inet_pton(AF_INET, host.c_str(), &addr) != 1)
 		throw std::invalid_argument(fmt::format("'{}' is not an IPv4 address; the metrics listener serves on a loopback "
 							"address only, e.g. \"127.0.0.1:{}\"", host, *port));
-	if ((ntohl(addr.s_addr) >> 24) != 127)
+	if (!isLoopbackHost(host))
 		throw std::invalid_argument(fmt::format("{} is not a loopback address: the metrics listener has no "
 							"authentication, so it serves on 127.0.0.0/8 only (e.g. \"127.0.0.1:{}\"); "
 							"to scrape from elsewhere, run Prometheus or a proxy on this VM",
@@ -138,6 +142,25 @@ AgentConfig loadAgentConfig(const std::string &file)
 		a.url = section->string("url", a.url);
 		if (a.url.rfind("http://", 0) != 0 && a.url.rfind("https://", 0) != 0)
 			section->fail("url", "expected an http:// or https:// URL");
+		// The device token goes with every request: over plain HTTP, anyone on the path reads it.
+		if (a.url.rfind("http://", 0) == 0 && !isLoopbackHost(urlHost(a.url)))
+			section->fail("url", fmt::format("http:// to {} would send the device token in clear over the network; "
+							 "use https:// (with ca_file = the operator's CA), or an allocator "
+							 "on a loopback address", urlHost(a.url)));
+		auto file = [&](std::string_view key) {
+			std::string path = section->string(key, "");
+			if (!path.empty() && access(path.c_str(), R_OK) != 0)
+				section->fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+			return path;
+		};
+		a.caFile = file("ca_file");
+		a.clientCertFile = file("client_cert_file");
+		a.clientKeyFile = file("client_key_file");
+		if (a.clientCertFile.empty() != a.clientKeyFile.empty())
+			section->fail(a.clientCertFile.empty() ? "client_cert_file" : "client_key_file",
+				      "give client_cert_file and client_key_file together");
+		if ((!a.caFile.empty() || !a.clientCertFile.empty()) && a.url.rfind("https://", 0) != 0)
+			section->fail(a.caFile.empty() ? "client_cert_file" : "ca_file", "applies to an https:// url only");
 		a.connectTimeoutMs = section->integer("connect_timeout_ms", a.connectTimeoutMs, 10, 60000);
 		a.requestTimeoutMs = section->integer("request_timeout_ms", a.requestTimeoutMs, 10, 600000);
 		a.heartbeatSeconds = static_cast<int>(section->integer("heartbeat_seconds", a.heartbeatSeconds, 1, 3600));
@@ -164,6 +187,30 @@ AgentConfig loadAgentConfig(const std::string &file)
 	}
 	root.finish();
 	return config;
+}
+
+std::string urlHost(const std::string &url)
+{
+	auto start = url.find("://");
+	start = start == std::string::npos ? 0 : start + 3;
+	auto at = url.find('@', start);
+	auto slash = url.find('/', start);
+	if (at != std::string::npos && (slash == std::string::npos || at < slash))
+		start = at + 1;
+	if (start < url.size() && url[start] == '[')
+		return url.substr(start + 1, url.find(']', start) - start - 1);
+	auto end = url.find_first_of(":/?#", start);
+	std::string host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+	std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+	return host;
+}
+
+bool isLoopbackHost(const std::string &host)
+{
+	if (host == "localhost" || host == "::1")
+		return true;
+	in_addr addr{};
+	return inet_pton(AF_INET, host.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
 }
 
 } // namespace hac

@@ -16,6 +16,9 @@ struct AllocatorSettings {
 	long requestTimeoutMs = 5000;
 	int heartbeatSeconds = 30;      // how often a reachable allocator is re-registered with
 	int retryMaxSeconds = 60;       // the cap of the back-off while it is unreachable
+	std::string caFile;             // https: trust this CA only (the operator's); empty: the system's
+	std::string clientCertFile;     // https: our certificate, for an allocator that asks for one
+	std::string clientKeyFile;
 };
 
 // The usage records owed to the allocator while it is away.
@@ -72,5 +75,10 @@ MetricsSettings parseMetricsListen(const std::string &text);
 // Reads `file`; with an empty `file`, $HAC_CONFIG or else /etc/hac/agent.toml, whose absence
 // means built-in defaults. Throws hac::Error naming file, line and key.
 AgentConfig loadAgentConfig(const std::string &file);
+
+// The host of an http(s):// URL, in lower case, without brackets ("::1"); and whether it is
+// this machine by loopback (127.0.0.0/8, ::1, localhost), where plain HTTP never leaves the box.
+std::string urlHost(const std::string &url);
+bool isLoopbackHost(const std::string &host);
 
 } // namespace hac

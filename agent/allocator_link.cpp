@@ -53,6 +53,7 @@ AllocatorLink::AllocatorLink(const AllocatorSettings &settings, const std::strin
 	: client_(settings.url, netTimeouts(settings))
 {
 	client_.setBearerToken(token);
+	client_.setTls({settings.caFile, settings.clientCertFile, settings.clientKeyFile});
 }
 
 void AllocatorLink::setTimeouts(const AllocatorSettings &settings)

@@ -250,6 +250,45 @@ TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Cata
 	return t;
 }
 
+// [tls]: the certificate chain and key the allocator serves HTTPS with, and optionally the CA
+// whose client certificates it requires. Read here, so that a bad file names its key and line.
+ServerTls readTls(const ConfigSection &root, const fs::path &base)
+{
+	ServerTls tls;
+	auto sec = root.table("tls");
+	if (!sec)
+		return tls;
+	auto pem = [&](std::string_view key, bool secret) -> std::string {
+		auto file = sec->string(key);
+		if (!file || file->empty())
+			return {};
+		std::string path = resolve(base, *file);
+		std::string text;
+		if (secret) {
+			text = readSecretFile(*sec, key, path);
+		} else {
+			std::ifstream in(path, std::ios::binary);
+			if (!in)
+				sec->fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+			std::ostringstream all;
+			all << in.rdbuf();
+			text = all.str();
+		}
+		if (text.find("-----BEGIN ") == std::string::npos)
+			sec->fail(key, fmt::format("{} is not PEM (no -----BEGIN line)", path));
+		return text;
+	};
+	tls.certPem = pem("cert_file", false);
+	tls.keyPem = pem("key_file", true);
+	tls.clientCaPem = pem("client_ca_file", false);
+	if (tls.certPem.empty())
+		sec->fail("cert_file", "missing; [tls] needs the server's certificate chain (PEM)");
+	if (tls.keyPem.empty())
+		sec->fail("key_file", "missing; [tls] needs the certificate's private key (PEM, a 0600 file)");
+	sec->finish();
+	return tls;
+}
+
 ReleasesConfig readReleases(const ConfigSection &root, const fs::path &base)
 {
 	ReleasesConfig r;
@@ -350,6 +389,7 @@ Config loadConfig(const std::string &file)
 	for (const ConfigSection &sec : root.tables("token"))
 		c.tokens.push_back(readToken(sec, base, c.catalog, simulated, c.tokens));
 	c.releases = readReleases(root, base);
+	c.tls = readTls(root, base);
 	root.finish();
 	if (c.tokens.empty())
 		throw Error(ExitCode::Failure, fmt::format("{}: no [[token]] is configured; add one with name, token "

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <service/http_server.hpp>
+
 #include "catalog.hpp"
 #include "releases.hpp"
 #include "slurm_client.hpp"
@@ -57,6 +59,7 @@ struct Config {
 	Catalog catalog;
 	std::vector<TokenConfig> tokens;
 	ReleasesConfig releases;
+	ServerTls tls;                 // [tls]: HTTPS when given; plain HTTP (loopback development) otherwise
 };
 
 // Throws hac::Error(Failure) naming FILE:LINE: KEY for anything wrong, unknown keys included.

@@ -109,7 +109,7 @@ int run(const Options &opt)
 	Api api(config, store, farm.get());
 	int fd = listenTcp(config.listen.host, config.listen.port);
 	int port = boundPort(fd);
-	HttpServer server(fd, [&api](const Request &request) { return api.handle(request); });
+	HttpServer server(fd, [&api](const Request &request) { return api.handle(request); }, {}, {}, config.tls);
 	if (!opt.portFile.empty())
 		writePortFile(opt.portFile, port);
 	std::string farmText = farm ? fmt::format("Slurm at {}, partition {}, {}:{} per node", config.slurm.endpoint.url,
@@ -117,8 +117,12 @@ int run(const Options &opt)
 						  config.slurm.endpoint.gres, config.slurm.gpusPerNode)
 				    : fmt::format("simulated farm of {} nodes x {} GPUs", config.inventory.nodes,
 						  config.inventory.gpusPerNode);
-	spdlog::info("hac-allocator {} listening on http://{}:{} ({} account(s), {}, database {})", HAC_VERSION,
-		     config.listen.host, port, config.tokens.size(), farmText, config.database);
+	spdlog::info("hac-allocator {} listening on {}://{}:{} ({} account(s), {}, database {})", HAC_VERSION,
+		     config.tls.enabled() ? "https" : "http", config.listen.host, port, config.tokens.size(), farmText,
+		     config.database);
+	if (!config.tls.enabled() && config.listen.host.rfind("127.", 0) != 0)
+		spdlog::warn("serving plain HTTP on {}: device tokens would cross the network in clear; give [tls] "
+			     "cert_file and key_file (agents refuse http:// to anything but loopback)", config.listen.host);
 
 	int sig = 0;
 	sigwait(&stopSignals, &sig);

@@ -116,6 +116,12 @@ void HttpClient::cancel()
 		curl_multi_wakeup(static_cast<CURLM *>(multi));
 }
 
+void HttpClient::setTls(TlsSettings tls)
+{
+	std::lock_guard lock(mutex_);
+	tls_ = std::move(tls);
+}
+
 void HttpClient::setBearerToken(std::string token)
 {
 	std::lock_guard lock(mutex_);
@@ -155,10 +161,12 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 
 	HttpResult result;
 	curl_slist *list = nullptr;
+	TlsSettings tls;
 	{
 		std::lock_guard lock(mutex_);
 		if (!authorization_.empty())
 			list = curl_slist_append(list, authorization_.c_str());
+		tls = tls_;
 	}
 	if (!body.empty())
 		list = curl_slist_append(list, "Content-Type: application/json");
@@ -185,6 +193,16 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
+	if (!tls.caFile.empty()) {
+		curl_easy_setopt(curl, CURLOPT_CAINFO, tls.caFile.c_str());
+		curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);   // only that CA
+	}
+	if (!tls.certFile.empty()) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.certFile.c_str());
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.keyFile.c_str());
+	}
+	char why[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
 
 	// curl_easy_perform, spelt out: the timeouts above still bound it, and cancel() wakes the poll.
 	CURLcode rc = CURLE_FAILED_INIT;
@@ -199,11 +217,14 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 				rc = msg->data.result;
 		curl_multi_remove_handle(multi, curl);
 	}
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);   // `why` ends with this call
 	curl_slist_free_all(list);
 	if (cancelled_ && rc != CURLE_OK)
 		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
 	if (rc != CURLE_OK) {
-		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: {}", method, url, curl_easy_strerror(rc)));
+		// curl's own detail says which certificate and why ("unable to get local issuer certificate").
+		std::string detail = why[0] ? fmt::format("{} ({})", curl_easy_strerror(rc), why) : curl_easy_strerror(rc);
+		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: {}", method, url, detail));
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
 	return result;

@@ -30,6 +30,13 @@ struct HttpResult {
 	std::string header(const std::string &lowerName) const;
 };
 
+// TLS for an https:// URL: whom to trust, and who we are.
+struct TlsSettings {
+	std::string caFile;       // PEM; set: this CA only, not the system's (pinning the operator's CA)
+	std::string certFile;     // PEM client certificate, for a server that asks for one
+	std::string keyFile;      // its private key
+};
+
 class HttpClient {
 public:
 	explicit HttpClient(std::string baseUrl, NetTimeouts timeouts = {});
@@ -44,6 +51,8 @@ public:
 	void setUnixSocket(std::string path);
 	// New bounds for the requests that start after this call (hac-agent's config reload).
 	void setTimeouts(NetTimeouts timeouts);
+	// For the requests that start after this call.
+	void setTls(TlsSettings tls);
 	// Aborts the request in progress at once and makes every later one fail the same way
 	// (AllocatorUnreachable, "cancelled"): a stopping process need not wait out a timeout.
 	// Thread-safe, and safe to call while another thread is inside request().
@@ -72,6 +81,7 @@ private:
 	NetTimeouts timeouts_;
 	std::string authorization_;
 	std::string unixSocket_;
+	TlsSettings tls_;
 	std::atomic<bool> cancelled_{false};
 	std::mutex mutex_;              // guards the lists below, never held during a request
 	std::vector<Handles> idle_;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <vector>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <fmt/core.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include <hac/error.hpp>
@@ -165,6 +167,10 @@ MHD_Result onRequest(void *cls, MHD_Connection *connection, const char *url, con
 			req.headers[lower] = value;
 		}
 		req.peer = peerOf(connection);
+		if (!server->clientVerified(connection))
+			return send(connection, Response::error(401, "client_certificate_required",
+				"this server asks for a client certificate signed by its client CA; give the agent "
+				"[allocator] client_cert_file and client_key_file"));
 		// Refuse a declared oversized body before reading any of it: answered now, as a client
 		// declaring 64 MiB may never send them (the connection is closed after the answer).
 		// A length that is not a number is libmicrohttpd's to refuse, as it reads the body by it.
@@ -243,13 +249,25 @@ Response Response::file(int status, std::string path, std::uint64_t offset, std:
 	return r;
 }
 
-HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits, std::function<bool(const Peer &)> privileged)
-	: handler_(std::move(handler)), limits_(limits), privileged_(std::move(privileged))
+HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits, std::function<bool(const Peer &)> privileged,
+		       const ServerTls &tls)
+	: handler_(std::move(handler)), limits_(limits), privileged_(std::move(privileged)), tls_(tls)
 {
+	// libmicrohttpd takes these strings by pointer: they live in tls_, as long as the server.
+	std::vector<MHD_OptionItem> tlsOptions;
+	if (tls_.enabled()) {
+		tlsOptions.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char *>(tls_.certPem.c_str())});
+		tlsOptions.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char *>(tls_.keyPem.c_str())});
+		if (!tls_.clientCaPem.empty())
+			tlsOptions.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char *>(tls_.clientCaPem.c_str())});
+	}
+	tlsOptions.push_back({MHD_OPTION_END, 0, nullptr});
 	deadlineThread_ = std::thread([this] { enforceDeadlines(); });
 	daemon_ = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			(tls.enabled() ? MHD_USE_TLS : 0),
 		0, nullptr, nullptr, &onRequest, this,
+		MHD_OPTION_ARRAY, tlsOptions.data(),
 		MHD_OPTION_LISTEN_SOCKET, listenFd,
 		MHD_OPTION_CONNECTION_LIMIT, limits_.connectionLimit,
 		MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSeconds,
@@ -265,8 +283,27 @@ HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits, std::
 		}
 		deadlineSet_.notify_all();
 		deadlineThread_.join();
-		throw Error(ExitCode::Failure, "cannot start the HTTP server (libmicrohttpd refused the listening socket)");
+		throw Error(ExitCode::Failure, tls.enabled()
+			? "cannot start the HTTPS server: libmicrohttpd refused the certificate, the key or the client CA "
+			  "(are they PEM, and does the key match the certificate?)"
+			: "cannot start the HTTP server (libmicrohttpd refused the listening socket)");
 	}
+}
+
+bool HttpServer::clientVerified(MHD_Connection *connection) const
+{
+	if (tls_.clientCaPem.empty())
+		return true;
+	// libmicrohttpd asks for the certificate and GnuTLS checks it against the trusted CA, but a
+	// client that sends none is let through: whether one came, and was good, is ours to see.
+	const MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!info || !info->tls_session)
+		return false;
+	auto session = static_cast<gnutls_session_t>(info->tls_session);
+	unsigned int count = 0;
+	unsigned int status = 0;
+	return gnutls_certificate_get_peers(session, &count) != nullptr && count > 0 &&
+	       gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
 }
 
 HttpServer::~HttpServer()

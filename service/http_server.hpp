@@ -17,6 +17,7 @@
 #include <hac/json.hpp>
 
 struct MHD_Daemon;
+struct MHD_Connection;
 
 namespace hac {
 
@@ -73,19 +74,31 @@ struct ServerLimits {
 	std::size_t threadStackBytes = 256 << 10;
 };
 
+// HTTPS on a TCP listener (hac-allocator's [tls]): the server's certificate chain and key, and,
+// to ask every client for a certificate, the CA that must have signed it. PEM text, not paths.
+struct ServerTls {
+	std::string certPem;
+	std::string keyPem;
+	std::string clientCaPem;   // empty: no client certificate asked for
+
+	bool enabled() const { return !certPem.empty(); }
+};
+
 class HttpServer {
 public:
 	// Serves on `listenFd`, a bound and listening socket (Unix or TCP) that the server then owns.
 	// `privileged` says whether a Unix-socket caller may use the reserved connections (root
 	// always may); it is asked only for a connection beyond the others' share.
 	HttpServer(int listenFd, Handler handler, ServerLimits limits = {},
-		   std::function<bool(const Peer &)> privileged = {});
+		   std::function<bool(const Peer &)> privileged = {}, const ServerTls &tls = {});
 	~HttpServer();
 	HttpServer(const HttpServer &) = delete;
 	HttpServer &operator=(const HttpServer &) = delete;
 
 	// Called by libmicrohttpd's threads; public only for its C callbacks.
 	Response handle(const Request &request) const;
+	// With a client CA: whether the connection's client sent a certificate it signed.
+	bool clientVerified(MHD_Connection *connection) const;
 	const ServerLimits &limits() const { return limits_; }
 	// Where a Unix-socket connection of `peer` is counted: in the room all uids share (each up
 	// to perUserConnectionLimit), else in the reserved room for root and the privileged, else
@@ -110,6 +123,7 @@ private:
 	Handler handler_;
 	ServerLimits limits_;
 	std::function<bool(const Peer &)> privileged_;
+	ServerTls tls_;
 	std::mutex usersMutex_;
 	std::map<uid_t, unsigned> connectionsByUid_;
 	unsigned shared_ = 0;                  // connections in the shared room

@@ -93,3 +93,21 @@ TEST_CASE("a credential readable through systemd's ACL (mode 0440) is accepted; 
 	CHECK(loadToken(config).value == "from-credential");
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
+
+TEST_CASE("the allocator's URL: its host, and whether plain HTTP to it stays on this machine")
+{
+	CHECK(hac::urlHost("http://127.0.0.1:7070/v1") == "127.0.0.1");
+	CHECK(hac::urlHost("https://Allocator.Example:443") == "allocator.example");
+	CHECK(hac::urlHost("http://user@10.0.0.5/") == "10.0.0.5");
+	CHECK(hac::urlHost("http://[::1]:7070") == "::1");
+	CHECK(hac::urlHost("http://localhost") == "localhost");
+	CHECK(hac::isLoopbackHost("127.0.0.1"));
+	CHECK(hac::isLoopbackHost("127.255.0.9"));
+	CHECK(hac::isLoopbackHost("localhost"));
+	CHECK(hac::isLoopbackHost("::1"));
+	CHECK_FALSE(hac::isLoopbackHost("128.0.0.1"));
+	CHECK_FALSE(hac::isLoopbackHost("10.0.0.5"));
+	CHECK_FALSE(hac::isLoopbackHost("127.0.0.1.example"));
+	CHECK_FALSE(hac::isLoopbackHost("localhost.example"));
+	CHECK_FALSE(hac::isLoopbackHost(""));
+}

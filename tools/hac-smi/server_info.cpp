@@ -25,8 +25,12 @@ std::string renderServerVersion(const Status &status)
 				      orUnknown(status.agentVersion), orUnknown(a.version));
 	if (!a.url.empty())
 		out += fmt::format(" at {}", sanitizeCell(a.url));
-	if (!a.reachable)
+	if (!a.reachable) {
 		out += a.version.empty() ? " (not reached yet)" : " (unreachable: last known version)";
+		// Why, as the agent last saw it: refused, timed out, a certificate it does not trust.
+		if (!a.lastError.empty())
+			out += fmt::format("\n           {}", sanitizeCell(a.lastError));
+	}
 	return out + "\n";
 }
 
@@ -40,6 +44,7 @@ Json serverVersionDocument(const Status &status)
 			{"url", status.allocator.url},
 			{"version", status.allocator.version},
 			{"reachable", status.allocator.reachable},
+			{"last_error", status.allocator.lastError},
 		}},
 	};
 }

@@ -145,6 +145,20 @@ private:
 		std::map<std::uint32_t, std::int64_t> byUid;
 	};
 	Spending spending(TimeMs now);
+	// What spending() keeps between calls: the month's ended jobs summed and its running jobs,
+	// read from the job log at `generation` (LogFile::generation()), in the currency of the rate
+	// card then. Read again once the log took a write or the month turned: a call meanwhile
+	// only bills the running jobs up to its now, so GET /v1/status does not query SQLite.
+	struct SpendingBase {
+		std::uint64_t generation = 0;
+		TimeMs monthStart = 0;
+		std::string currency;
+		std::int64_t vmMicro = 0;
+		std::map<std::uint32_t, std::int64_t> byUid;
+		std::vector<RunningBill> running;
+	};
+	std::shared_ptr<const SpendingBase> spendingBase(TimeMs monthStart);
+	BudgetSettings budgetSettings() const;
 	static BudgetStatus budgetStatus(const Spending &s, uid_t uid, const BudgetSettings &settings, TimeMs now);
 	// Logs each warning threshold crossed, once a month, and with on_exhausted = "stop" stops the
 	// jobs of a spent budget. Returns the milliseconds until the next check, or -1 with no budget.
@@ -175,6 +189,10 @@ private:
 	std::condition_variable contacted_; // notified when one ends or succeeds, and on stop()
 	bool outboxWarned_ = false;     // the outbox is at or above half its cap, and the log said so
 	TimeMs nextBudgetCheck_ = 0;    // watchBudget()'s next look at the spending
+	std::shared_ptr<const SpendingBase> spendingBase_; // the last one read; under spendingMutex_
+
+	std::mutex spendingMutex_;      // guards spendingBase_ (a pointer's copy)
+	std::mutex spendingReadMutex_;  // one reader of the job log at a time for spendingBase()
 
 	std::mutex wakeMutex_;
 	std::condition_variable wake_;

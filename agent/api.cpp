@@ -72,8 +72,8 @@ const std::vector<Route<CallHandler>> &routes()
 		{"GET", "/v1/status", [](const Call &c) {
 			Status s = c.agent.status(c.peer);
 			Json logState = c.agent.jobLogState();
-			// The month's spending reads the job log: not while a write to it waits on the disk, as
-			// reads never wait on a stalled writer.
+			// The month's spending reads the job log after each write to it (Agent::spendingBase):
+			// not while a write waits on the disk, as reads never wait on a stalled writer.
 			if (logState["writable"].get<bool>())
 				s.budget = c.agent.budget(c.peer.uid);
 			Json status = s;

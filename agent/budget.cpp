@@ -43,32 +43,71 @@ std::string spentOf(std::int64_t spent, std::int64_t limit, const std::string &c
 
 } // namespace
 
+std::shared_ptr<const Agent::SpendingBase> Agent::spendingBase(TimeMs monthStart)
+{
+	auto current = [&](std::uint64_t generation) {
+		std::lock_guard lock(spendingMutex_);
+		return spendingBase_ && spendingBase_->generation == generation && spendingBase_->monthStart == monthStart
+			? spendingBase_ : nullptr;
+	};
+	if (auto base = current(logFile_.generation()))
+		return base;
+	// One thread reads; the others wait for it and take what it read.
+	std::lock_guard reading(spendingReadMutex_);
+	// Before the reads: a write that ends while they run moves it, and the next call reads again.
+	std::uint64_t generation = logFile_.generation();
+	if (auto base = current(generation))
+		return base;
+	auto base = std::make_shared<SpendingBase>();
+	base->generation = generation;
+	base->monthStart = monthStart;
+	std::vector<Sku> skus = cache_.skus();
+	base->currency = skus.empty() ? "USD" : skus.front().currency;
+	UserSpending read = usageLog_.userSpending(monthStart, nextMonthStartUtc(monthStart));
+	for (const UsageRow &row : read.ended) {
+		if (row.currency != base->currency)
+			continue;
+		base->vmMicro += row.costMicro;
+		if (row.uid)
+			base->byUid[*row.uid] += row.costMicro;
+	}
+	for (RunningBill &bill : read.running)
+		if (bill.currency == base->currency)
+			base->running.push_back(std::move(bill));
+	std::lock_guard lock(spendingMutex_);
+	spendingBase_ = base;
+	return base;
+}
+
 Agent::Spending Agent::spending(TimeMs now)
 {
+	TimeMs monthStart = monthStartUtc(now);
+	std::shared_ptr<const SpendingBase> base = spendingBase(monthStart);
 	Spending s;
-	std::vector<Sku> skus = cache_.skus();
-	s.currency = skus.empty() ? "USD" : skus.front().currency;
-	s.monthStart = monthStartUtc(now);
+	s.currency = base->currency;
+	s.monthStart = monthStart;
 	s.monthEnd = nextMonthStartUtc(now);
-	UsageQuery query;
-	query.since = s.monthStart;
-	query.until = s.monthEnd;
-	query.by = UsageGrouping::User;
-	for (const UsageRow &row : usageLog_.summary(query, std::nullopt, now)) {
-		if (row.currency != s.currency)
-			continue;
-		s.vmMicro += row.costMicro;
-		if (row.uid)
-			s.byUid[*row.uid] += row.costMicro;
+	s.vmMicro = base->vmMicro;
+	s.byUid = base->byUid;
+	// The running jobs' bills, up to now (UsageLog::summary() counts them so).
+	for (const RunningBill &bill : base->running) {
+		std::int64_t cost = bill.costAt(now);
+		s.vmMicro += cost;
+		s.byUid[bill.uid] += cost;
 	}
 	return s;
 }
 
+BudgetSettings Agent::budgetSettings() const
+{
+	std::lock_guard lock(configMutex_);
+	return config_.budget;
+}
+
 BudgetStatus Agent::budget(uid_t uid)
 {
-	AgentConfig config = this->config();
 	TimeMs now = nowMs();
-	return budgetStatus(spending(now), uid, config.budget, now);
+	return budgetStatus(spending(now), uid, budgetSettings(), now);
 }
 
 BudgetStatus Agent::budgetStatus(const Spending &s, uid_t uid, const BudgetSettings &settings, TimeMs now)
@@ -81,6 +120,9 @@ BudgetStatus Agent::budgetStatus(const Spending &s, uid_t uid, const BudgetSetti
 	b.onExhausted = settings.onExhausted;
 	b.thresholds = settings.thresholds;
 	b.vm = budgetFigures(settings.monthlyLimitMicro, s.vmMicro, settings.thresholds, s.monthStart, s.monthEnd, now);
+	// The caller's name is looked up only when some user has a limit of their own.
+	if (settings.userLimitsMicro.empty())
+		return b;
 	std::string name = userName(uid);
 	if (auto limit = userLimit(settings, name)) {
 		auto spent = s.byUid.find(static_cast<std::uint32_t>(uid));

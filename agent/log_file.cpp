@@ -97,11 +97,13 @@ void LogFile::write(const std::function<void(Database &)> &work)
 	try {
 		work(db_);
 	} catch (const std::exception &e) {
+		++generation_;
 		writingSince_ = 0;
 		std::lock_guard lock(problemMutex_);
 		lastWriteError_ = e.what();
 		throw;
 	}
+	++generation_;
 	writingSince_ = 0;
 	requireSameFile();
 	std::lock_guard lock(problemMutex_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,10 @@ public:
 	// One write under the lock, refused when the file is no longer the one opened, and checked
 	// again after it committed, before the caller acknowledges anything.
 	void write(const std::function<void(Database &)> &work);
+	// Counts the writes ended (committed, or failed and rolled back), each counted once it is
+	// over: a reader that saw the same count before and after reading read no older state than
+	// a reader would now, so what it worked out from the log may be kept until the count moves.
+	std::uint64_t generation() const { return generation_.load(); }
 
 private:
 	void requireSameFile();
@@ -52,6 +57,7 @@ private:
 	dev_t device_ = 0;                      // the opened file's identity, to tell a replaced one
 	ino_t inode_ = 0;
 	std::atomic<TimeMs> writingSince_{0};   // 0: no write under way
+	std::atomic<std::uint64_t> generation_{0}; // writes ended (generation())
 	mutable std::mutex problemMutex_;       // guards the two below
 	std::string gone_;                      // set once the file was removed or replaced
 	std::string lastWriteError_;            // the last write's failure, cleared by a success

@@ -83,9 +83,8 @@ std::vector<std::string> UsageLog::currencies()
 	return out;
 }
 
-std::vector<UsageRow> UsageLog::summary(const UsageQuery &query, std::optional<std::uint32_t> uid, TimeMs now)
+std::vector<UsageRow> UsageLog::endedRows(const UsageQuery &query, std::optional<std::uint32_t> uid)
 {
-	std::lock_guard lock(mutex_);
 	std::vector<UsageRow> rows;
 	bool periods = query.by == UsageGrouping::Period;
 	if (periods) {
@@ -128,7 +127,14 @@ std::vector<UsageRow> UsageLog::summary(const UsageQuery &query, std::optional<s
 			rows.push_back(std::move(row));
 		}
 	}
+	return rows;
+}
 
+std::vector<UsageRow> UsageLog::summary(const UsageQuery &query, std::optional<std::uint32_t> uid, TimeMs now)
+{
+	std::lock_guard lock(mutex_);
+	std::vector<UsageRow> rows = endedRows(query, uid);
+	bool periods = query.by == UsageGrouping::Period;
 	for (const UsageJob &job : runningJobs(query.since, query.until, uid, now)) {
 		const UsageRecord &r = job.record;
 		UsageRow want;
@@ -159,6 +165,44 @@ std::vector<UsageRow> UsageLog::summary(const UsageQuery &query, std::optional<s
 	}
 	std::sort(rows.begin(), rows.end(), before);
 	return rows;
+}
+
+UserSpending UsageLog::userSpending(TimeMs since, TimeMs until)
+{
+	UserSpending out;
+	snapshot([&] {
+		UsageQuery query;
+		query.since = since;
+		query.until = until;
+		query.by = UsageGrouping::User;
+		out.ended = endedRows(query, std::nullopt);
+		// The jobs runningJobs() reads, kept as the log holds them.
+		Statement s = db_.prepare("SELECT uid, currency, gpus, started_at, ended_at, cost_micro, price_micro_per_gpu_minute, "
+					  "billable FROM jobs WHERE state = 'running' AND started_at >= :since AND started_at < :until "
+					  "ORDER BY started_at, id");
+		s.bind(s.parameter(":since"), since).bind(s.parameter(":until"), until);
+		while (s.step()) {
+			RunningBill bill;
+			bill.uid = static_cast<std::uint32_t>(s.integer(0));
+			bill.currency = s.text(1);
+			bill.gpus = static_cast<int>(s.integer(2));
+			bill.startedAt = s.integer(3);
+			bill.endedAt = s.optInteger(4);
+			bill.costMicro = s.optInteger(5);
+			bill.priceMicroPerGpuMinute = s.integer(6);
+			bill.billable = s.integer(7) != 0;
+			out.running.push_back(std::move(bill));
+		}
+	});
+	return out;
+}
+
+std::int64_t RunningBill::costAt(TimeMs now) const
+{
+	// As selectJobs() bills a job: the stored bill, else up to its end, or up to now while it runs.
+	if (costMicro)
+		return *costMicro;
+	return chargeFor(gpus, startedAt, endedAt.value_or(std::max(now, startedAt)), priceMicroPerGpuMinute, billable).costMicro;
 }
 
 std::vector<UsageJob> UsageLog::runningJobs(TimeMs since, TimeMs until, std::optional<std::uint32_t> uid, TimeMs now)

@@ -13,6 +13,29 @@
 
 namespace hac {
 
+// A running job's bill, which grows with the time: what summary() counts for it at any `now`, so
+// that a caller may keep it and bill it again without reading the log.
+struct RunningBill {
+	std::uint32_t uid = 0;
+	std::string currency;
+	int gpus = 0;
+	TimeMs startedAt = 0;
+	std::optional<TimeMs> endedAt;          // as the log holds them: none while the job runs
+	std::optional<std::int64_t> costMicro;
+	std::int64_t priceMicroPerGpuMinute = 0;
+	bool billable = true;
+
+	std::int64_t costAt(TimeMs now) const;
+};
+
+// A by-user summary of [since, until) in its two parts: the ended jobs' rows, whose bills are
+// stored, and the running jobs, whose bills grow. Adding each running job's costAt(now) to the
+// rows of its uid and currency gives what summary() says at `now`.
+struct UserSpending {
+	std::vector<UsageRow> ended;
+	std::vector<RunningBill> running;
+};
+
 class UsageLog {
 public:
 	// Opens a connection of its own to the job log that LogFile created and migrated, so that a
@@ -29,6 +52,9 @@ public:
 	// groups left out; `key` holds the SKU, the uid (the caller names users), or the period's start.
 	std::vector<UsageRow> summary(const UsageQuery &query, std::optional<std::uint32_t> uid, TimeMs now);
 
+	// summary()'s figures by user in two parts (UserSpending), both read in one read transaction.
+	UserSpending userSpending(TimeMs since, TimeMs until);
+
 	// The same jobs one by one, in start order, each with its bill: the one stored when it ended,
 	// or for a running job hac::chargeFor() up to `now`.
 	std::vector<UsageJob> jobs(TimeMs since, TimeMs until, std::optional<std::uint32_t> uid, TimeMs now);
@@ -44,6 +70,8 @@ public:
 
 private:
 	std::vector<std::string> currencies();
+	// The rows of the ended jobs: summary() without the running ones.
+	std::vector<UsageRow> endedRows(const UsageQuery &query, std::optional<std::uint32_t> uid);
 	std::vector<UsageJob> runningJobs(TimeMs since, TimeMs until, std::optional<std::uint32_t> uid, TimeMs now);
 	std::vector<UsageJob> selectJobs(const std::string &where, const std::function<void(Statement &)> &bind, TimeMs now);
 

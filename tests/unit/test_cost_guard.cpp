@@ -210,6 +210,33 @@ TEST_CASE("the month's spending counts the jobs that started in the UTC month, r
 	TimeMs now = at("2026-12-10T10:02:30.000Z");             // the running job: 3 started minutes
 	CHECK(spent(now) == 4 * 20000 /* dec: 1 min */ + 12 * 20000 /* run: 3 min */);
 	CHECK(spent(at("2026-11-30T23:59:59.999Z")) == 8 * 20000); // nov: 2 minutes, all in November
+
+	// What the agent keeps (UserSpending, read once) says the same at any later now.
+	auto kept = [&](TimeMs read, TimeMs now) {
+		UserSpending parts = usage.userSpending(monthStartUtc(read), nextMonthStartUtc(read));
+		std::int64_t total = 0;
+		for (const UsageRow &r : parts.ended)
+			total += r.costMicro;
+		for (const RunningBill &b : parts.running)
+			total += b.costAt(now);
+		return total;
+	};
+	CHECK(kept(now, now) == spent(now));
+	TimeMs later = at("2026-12-10T10:07:00.000Z");
+	CHECK(kept(now, later) == spent(later));
+	CHECK(kept(now, later) == 4 * 20000 + 28 * 20000); // run: 7 started minutes
+	CHECK(kept(at("2026-11-30T23:59:59.999Z"), at("2026-11-30T23:59:59.999Z")) == 8 * 20000);
+
+	// Every write to the log moves its generation, the end of a job too.
+	std::uint64_t before = logFile.generation();
+	JobRow running = *log.job("run");
+	running.job.endedAt = later;
+	running.job.endReason = "finished";
+	running.job.state = "ended";
+	log.endJob(running.job, chargeFor(4, running.job.startedAt, later, 20000, true), "{}");
+	CHECK(logFile.generation() > before);
+	CHECK(kept(later, later) == spent(later));
+	CHECK(usage.userSpending(monthStartUtc(later), nextMonthStartUtc(later)).running.empty());
 }
 
 TEST_CASE("the job log's v5 step keeps every job and queued record, and allows the new end reasons")

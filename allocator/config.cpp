@@ -67,7 +67,18 @@ Backend readBackend(const ConfigSection &root)
 	sec->fail("backend", fmt::format("'{}' is not a placement backend; use \"simulated\" or \"slurm\"", name));
 }
 
-// A device token or a JWT: read from a file that only its owner can read.
+// The whole file that `key` names; a failure names the key.
+std::string readFileText(const ConfigSection &sec, std::string_view key, const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		sec.fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+	std::ostringstream text;
+	text << in.rdbuf();
+	return text.str();
+}
+
+// A device token, a JWT or a private key: read from a file that only its owner can read.
 std::string readSecretFile(const ConfigSection &sec, std::string_view key, const std::string &path)
 {
 	struct stat st{};
@@ -75,15 +86,10 @@ std::string readSecretFile(const ConfigSection &sec, std::string_view key, const
 		sec.fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
 		sec.fail(key, fmt::format("{} is open to group or others; run 'chmod 600 {}'", path, path));
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		sec.fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-	std::ostringstream text;
-	text << in.rdbuf();
-	std::string token = text.str();
-	while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-		token.pop_back();
-	return token;
+	std::string secret = readFileText(sec, key, path);
+	while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back())))
+		secret.pop_back();
+	return secret;
 }
 
 SlurmConfig readSlurm(const ConfigSection &root, const fs::path &base)
@@ -263,17 +269,7 @@ ServerTls readTls(const ConfigSection &root, const fs::path &base)
 		if (!file || file->empty())
 			return {};
 		std::string path = resolve(base, *file);
-		std::string text;
-		if (secret) {
-			text = readSecretFile(*sec, key, path);
-		} else {
-			std::ifstream in(path, std::ios::binary);
-			if (!in)
-				sec->fail(key, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-			std::ostringstream all;
-			all << in.rdbuf();
-			text = all.str();
-		}
+		std::string text = secret ? readSecretFile(*sec, key, path) : readFileText(*sec, key, path);
 		if (text.find("-----BEGIN ") == std::string::npos)
 			sec->fail(key, fmt::format("{} is not PEM (no -----BEGIN line)", path));
 		return text;

@@ -133,26 +133,29 @@ AllocateResult SlurmFarm::allocate(const std::string &account, const std::string
 	try {
 		r = place(*slurm, account, jobId, deviceId, catalog, *admission.sku);
 	} catch (const SlurmError &e) {
-		giveBack(std::move(slurm));
 		if (e.failure() == Failure::Refused) {
-			store_.dropSlurmHold(jobId, "refused by Slurm");
-			wake();
-			return outcome(AllocateResult::Kind::NeverFits, e.what(), admission.sku->gpus);
+			giveUp(jobId, "refused by Slurm");
+			r = outcome(AllocateResult::Kind::NeverFits, e.what(), admission.sku->gpus);
+		} else {
+			r = outcome(AllocateResult::Kind::PlacementDown, e.what());
 		}
-		return outcome(AllocateResult::Kind::PlacementDown, e.what());
 	}
 	giveBack(std::move(slurm));
 	return r;
 }
 
-std::int64_t SlurmFarm::findOrSubmit(slurm::Client &slurm, const std::string &account, const std::string &jobId,
-				     const std::string &deviceId, const Sku &sku)
+void SlurmFarm::giveUp(const std::string &jobId, const std::string &reason)
 {
-	auto hold = store_.slurmHold(jobId);
-	if (hold && hold->slurmJobId != 0) {
-		store_.noteSlurmHold(*hold);   // asked for again: its queued place is kept queue_seconds more
+	store_.dropSlurmHold(jobId, reason);
+	wake();
+}
+
+std::int64_t SlurmFarm::findOrSubmit(slurm::Client &slurm, const std::optional<SlurmHold> &hold,
+				     const std::string &account, const std::string &jobId, const std::string &deviceId,
+				     const Sku &sku)
+{
+	if (hold && hold->slurmJobId != 0)
 		return hold->slurmJobId;
-	}
 	std::int64_t id = 0;
 	if (hold) {
 		// A submit whose answer never came: if it reached Slurm, that job is this one's.
@@ -177,13 +180,14 @@ std::int64_t SlurmFarm::findOrSubmit(slurm::Client &slurm, const std::string &ac
 AllocateResult SlurmFarm::place(slurm::Client &slurm, const std::string &account, const std::string &jobId,
 				const std::string &deviceId, const Catalog &catalog, const Sku &sku)
 {
-	if (auto hold = store_.slurmHold(jobId); hold && (hold->account != account || hold->deviceId != deviceId))
+	std::optional<SlurmHold> hold = store_.slurmHold(jobId);
+	if (hold && (hold->account != account || hold->deviceId != deviceId))
 		return outcome(AllocateResult::Kind::Conflict,
 			       fmt::format("job {} is already queued for another device or account", jobId));
 	// Twice at most: a hold job that ended under us (an operator's scancel, a node failure) is
 	// submitted again once.
 	for (int attempt = 0;; ++attempt) {
-		std::int64_t id = findOrSubmit(slurm, account, jobId, deviceId, sku);
+		std::int64_t id = findOrSubmit(slurm, hold, account, jobId, deviceId, sku);
 		slurm::Job job;
 		auto until = std::chrono::steady_clock::now() + kPlacedWithin;
 		try {
@@ -200,6 +204,7 @@ AllocateResult SlurmFarm::place(slurm::Client &slurm, const std::string &account
 		}
 		if (!job.live()) {
 			store_.dropSlurmHold(jobId, fmt::format("Slurm job {} ended ({})", id, job.state));
+			hold.reset();
 			if (attempt == 0)
 				continue;
 			return outcome(AllocateResult::Kind::PlacementDown,
@@ -208,13 +213,13 @@ AllocateResult SlurmFarm::place(slurm::Client &slurm, const std::string &account
 		}
 		if (job.state == "PENDING" || job.placement.empty()) {
 			if (neverStarts(job.reason)) {
-				store_.dropSlurmHold(jobId, "never fits");
-				wake();
+				giveUp(jobId, "never fits");
 				return outcome(AllocateResult::Kind::NeverFits,
 					       fmt::format("Slurm will never start job {} for {} GPUs ({} {}): the partition "
 							   "cannot hold it", id, sku.gpus, job.state, job.reason), sku.gpus);
 			}
-			// Counted from this answer, not from the ask: reading Slurm may have taken seconds.
+			// Asked for again, its place is kept queue_seconds more, counted from this answer, not
+			// from the ask: reading Slurm may have taken seconds.
 			store_.noteSlurmHold({jobId, id, account, deviceId, 0, 0});
 			return outcome(AllocateResult::Kind::FarmFull,
 				       fmt::format("Slurm job {} waits in the queue ({} {}) and keeps the job's place",
@@ -222,8 +227,7 @@ AllocateResult SlurmFarm::place(slurm::Client &slurm, const std::string &account
 		}
 		std::vector<PlacedGpu> placement = placedGpus(job);
 		if (static_cast<int>(placement.size()) != sku.gpus) {
-			store_.dropSlurmHold(jobId, "wrong GPU count");
-			wake();
+			giveUp(jobId, "wrong GPU count");
 			return outcome(AllocateResult::Kind::PlacementDown,
 				       fmt::format("Slurm job {} holds {} {} GPUs, not the {} of SKU {}; check gres.conf's "
 						   "File= lines", id, placement.size(), config_.endpoint.gres, sku.gpus, sku.name));
@@ -232,10 +236,8 @@ AllocateResult SlurmFarm::place(slurm::Client &slurm, const std::string &account
 		if (r.kind == AllocateResult::Kind::Created)
 			spdlog::info("job {}: Slurm job {} holds {} GPU(s) on {} node(s)", jobId, id, sku.gpus,
 				     job.placement.size());
-		else if (r.kind != AllocateResult::Kind::Replayed) {
-			store_.dropSlurmHold(jobId, "refused when committed");
-			wake();
-		}
+		else if (r.kind != AllocateResult::Kind::Replayed)
+			giveUp(jobId, "refused when committed");
 		return r;
 	}
 }

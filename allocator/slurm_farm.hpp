@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -51,8 +52,12 @@ private:
 
 	AllocateResult place(slurm::Client &slurm, const std::string &account, const std::string &jobId,
 			     const std::string &deviceId, const Catalog &catalog, const Sku &sku);
-	std::int64_t findOrSubmit(slurm::Client &slurm, const std::string &account, const std::string &jobId,
-				  const std::string &deviceId, const Sku &sku);
+	// The Slurm job of `hold` (as the store had it when asked), else one of the job's name that a
+	// lost submit answer left, else a new one.
+	std::int64_t findOrSubmit(slurm::Client &slurm, const std::optional<SlurmHold> &hold, const std::string &account,
+				  const std::string &jobId, const std::string &deviceId, const Sku &sku);
+	// The job's hold is dropped and its Slurm job cancelled now.
+	void giveUp(const std::string &jobId, const std::string &reason);
 	void cancel(slurm::Client &slurm, const SlurmCancel &c);
 	void work();
 

@@ -180,16 +180,12 @@ public:
 	void noteSlurmHold(const SlurmHold &hold);
 	// Gives up `jobId`'s hold, if any, as the release paths do: its Slurm job is to be cancelled.
 	void dropSlurmHold(const std::string &jobId, const std::string &reason);
-	// A Slurm job that holds for no hac job (a duplicate, a lost race): to be cancelled.
-	void cancelSlurmJob(std::int64_t slurmJobId, const std::string &jobId, const std::string &reason);
 	// Queued holds nobody asked about since `before` (no allocation yet) go to the cancels; returns
 	// how many.
 	int expireQueuedHolds(TimeMs before);
 	std::vector<SlurmCancel> dueCancels(TimeMs now);
 	void cancelDone(std::int64_t cancel);
 	void cancelFailed(std::int64_t cancel, const std::string &error, TimeMs nextAttemptAt);
-	// Holds (queued or holding) and cancels still to make, for the log and metrics.
-	std::pair<int, int> slurmBacklog();
 	// Every allocation a Slurm job held, with its usage record's times where there is one.
 	std::vector<HeldJob> slurmHeldJobs();
 	RecordResult recordUsage(const std::string &account, const UsageRecord &record, const Catalog &catalog);

@@ -124,13 +124,14 @@ AllocateResult farmFull(const Inventory &inventory, const std::vector<GpuSlot> &
 	return r;
 }
 
-// The allocation's row; the simulated farm's leases are written beside it.
-void insertAllocation(Database &db, const Allocation &a)
+// The allocation's row, with the Slurm job that holds its GPUs (none on the simulated farm, whose
+// leases are written beside it).
+void insertAllocation(Database &db, const Allocation &a, std::optional<std::int64_t> slurmJobId = std::nullopt)
 {
-	db.prepare("INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at) "
-		   "VALUES (?, ?, ?, ?, ?, ?, ?)")
+	db.prepare("INSERT INTO allocations(job_id, account, device_id, sku, gpus, placement, allocated_at, slurm_job_id) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 		.bind(1, a.jobId).bind(2, a.account).bind(3, a.deviceId).bind(4, a.sku).bind(5, a.gpus)
-		.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).run();
+		.bind(6, placementText(a.placement)).bind(7, a.allocatedAt).bind(8, slurmJobId).run();
 }
 
 void insertLeases(Database &db, const std::string &jobId, const std::vector<GpuSlot> &slots)
@@ -264,8 +265,7 @@ AllocateResult Store::commit(const std::string &account, const std::string &jobI
 			return;
 		}
 		r = created(account, jobId, deviceId, *admission.sku, std::move(placement));
-		insertAllocation(db_, r.allocation);
-		db_.prepare("UPDATE allocations SET slurm_job_id = ? WHERE job_id = ?").bind(1, hold).bind(2, jobId).run();
+		insertAllocation(db_, r.allocation, hold);
 	});
 	return r;
 }

@@ -69,28 +69,20 @@ void Store::dropSlurmHold(const std::string &jobId, const std::string &reason)
 	});
 }
 
-void Store::cancelSlurmJob(std::int64_t slurmJobId, const std::string &jobId, const std::string &reason)
-{
-	std::lock_guard lock(mutex_);
-	db_.transaction([&] { queueCancel(db_, slurmJobId, jobId, reason, nowMs()); });
-}
-
 int Store::expireQueuedHolds(TimeMs before)
 {
 	std::lock_guard lock(mutex_);
 	int expired = 0;
 	db_.transaction([&] {
 		TimeMs now = nowMs();
-		Statement st = db_.prepare("SELECT job_id, slurm_job_id FROM slurm_holds h WHERE asked_at < ? AND NOT EXISTS "
+		Statement st = db_.prepare("SELECT job_id, account FROM slurm_holds h WHERE asked_at < ? AND NOT EXISTS "
 					   "(SELECT 1 FROM allocations a WHERE a.job_id = h.job_id)");
 		st.bind(1, before);
-		std::vector<std::pair<std::string, std::int64_t>> stale;
+		std::vector<std::pair<std::string, std::string>> stale;
 		while (st.step())
-			stale.emplace_back(st.text(0), st.integer(1));
-		for (const auto &[jobId, slurmJobId] : stale) {
-			queueCancel(db_, slurmJobId, jobId, "queued, not asked for again", now);
-			db_.prepare("DELETE FROM slurm_holds WHERE job_id = ?").bind(1, jobId).run();
-		}
+			stale.emplace_back(st.text(0), st.text(1));
+		for (const auto &[jobId, account] : stale)
+			dropHold(db_, jobId, account, "queued, not asked for again", now);
 		expired = static_cast<int>(stale.size());
 	});
 	return expired;
@@ -122,14 +114,6 @@ void Store::cancelFailed(std::int64_t cancel, const std::string &error, TimeMs n
 			    "WHERE id = ?1")
 			.bind(1, cancel).bind(2, nextAttemptAt).bind(3, error).run();
 	});
-}
-
-std::pair<int, int> Store::slurmBacklog()
-{
-	std::lock_guard lock(mutex_);
-	Statement st = db_.prepare("SELECT (SELECT count(*) FROM slurm_holds), (SELECT count(*) FROM slurm_cancels)");
-	st.step();
-	return {static_cast<int>(st.integer(0)), static_cast<int>(st.integer(1))};
 }
 
 std::vector<HeldJob> Store::slurmHeldJobs()

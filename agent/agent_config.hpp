@@ -76,9 +76,4 @@ MetricsSettings parseMetricsListen(const std::string &text);
 // means built-in defaults. Throws hac::Error naming file, line and key.
 AgentConfig loadAgentConfig(const std::string &file);
 
-// The host of an http(s):// URL, in lower case, without brackets ("::1"); and whether it is
-// this machine by loopback (127.0.0.0/8, ::1, localhost), where plain HTTP never leaves the box.
-std::string urlHost(const std::string &url);
-bool isLoopbackHost(const std::string &host);
-
 } // namespace hac

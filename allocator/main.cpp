@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
+#include <net/address.hpp>
 #include <service/http_server.hpp>
 
 #include "api.hpp"
@@ -120,7 +121,7 @@ int run(const Options &opt)
 	spdlog::info("hac-allocator {} listening on {}://{}:{} ({} account(s), {}, database {})", HAC_VERSION,
 		     config.tls.enabled() ? "https" : "http", config.listen.host, port, config.tokens.size(), farmText,
 		     config.database);
-	if (!config.tls.enabled() && config.listen.host.rfind("127.", 0) != 0)
+	if (!config.tls.enabled() && !isLoopbackHost(config.listen.host))
 		spdlog::warn("serving plain HTTP on {}: device tokens would cross the network in clear; give [tls] "
 			     "cert_file and key_file (agents refuse http:// to anything but loopback)", config.listen.host);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <hac/error.hpp>
+#include <net/address.hpp>
 
 #include "agent_config.hpp"
 #include "temp_dir.hpp"

@@ -91,12 +91,7 @@ void AgentMetrics::allocatorRequest(std::string_view method, std::string_view en
 
 void AgentMetrics::apiRequest(std::string_view method, std::string_view route, int status, double seconds)
 {
-	// A method no route has is one label value, not one per word a client sends.
-	static constexpr std::string_view known[] = {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"};
-	std::string m = "other";
-	for (std::string_view k : known)
-		if (method == k)
-			m = k;
+	std::string m = metrics::methodLabel(method);
 	apiRequests_.inc({m, std::string(route), std::to_string(status)});
 	apiLatency_.observe({m, std::string(route)}, seconds);
 }

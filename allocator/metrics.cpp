@@ -81,11 +81,7 @@ void AllocatorMetrics::backendCall(std::string_view backend, std::string_view op
 
 void AllocatorMetrics::request(std::string_view method, std::string_view route, int status, double seconds)
 {
-	static constexpr std::string_view known[] = {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"};
-	std::string m = "other";
-	for (std::string_view k : known)
-		if (method == k)
-			m = k;
+	std::string m = metrics::methodLabel(method);
 	requests_.inc({m, std::string(route), std::to_string(status)});
 	latency_.observe({m, std::string(route)}, seconds);
 }

@@ -146,6 +146,15 @@ const std::vector<double> &latencyBuckets()
 	return buckets;
 }
 
+std::string methodLabel(std::string_view method)
+{
+	static constexpr std::string_view known[] = {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"};
+	for (std::string_view k : known)
+		if (method == k)
+			return std::string(k);
+	return "other";
+}
+
 std::string escapeLabelValue(std::string_view value)
 {
 	return escape(value, true);

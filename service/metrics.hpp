@@ -25,6 +25,10 @@ using LabelValues = std::vector<std::string>;
 // waits for its device).
 const std::vector<double> &latencyBuckets();
 
+// An HTTP method as a label value: one of the methods the daemons' routes use, else "other", so
+// that a client's made-up methods do not make a label value each.
+std::string methodLabel(std::string_view method);
+
 // One metric family: a name, its help, its label names and its samples. Families are made by a
 // Registry, which owns them; their methods are thread-safe.
 class Family {

@@ -24,7 +24,7 @@ sources=(
 	libhac/src/time.cpp
 	libhac/src/usage.cpp libhac/src/uuid.cpp
 	release/manifest.cpp release/sha256.cpp release/signing.cpp release/version.cpp
-	service/config.cpp
+	service/config.cpp net/address.cpp
 	agent/agent_config.cpp
 )
 targets=(fuzz_config fuzz_manifest fuzz_api_request fuzz_wire_types)

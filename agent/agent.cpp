@@ -77,8 +77,16 @@ Agent::Agent(AgentConfig config, int listenFd)
 		})
 {
 	// Before anything can start or end a job or call the allocator.
-	jobs_.setEvents({[this](const Job &job) { metrics_.jobStarted(job); },
-			 [this](const Job &job, const Charge &charge) { metrics_.jobEnded(job, charge); }});
+	jobs_.setEvents({[this](const Job &job) {
+				 metrics_.jobStarted(job);
+				 std::lock_guard lock(wakeMutex_);
+				 gpusDue_ = true;
+				 wake_.notify_all();
+			 },
+			 [this](const Job &job, const Charge &charge) {
+				 metrics_.jobEnded(job, charge);
+				 gpuViews_.drop(job.id);
+			 }});
 	link_.setObserver([this](const char *method, const char *endpoint, long status, double seconds) {
 		metrics_.allocatorRequest(method, endpoint, status, seconds);
 	});

@@ -22,6 +22,7 @@
 #include "agent_config.hpp"
 #include "allocator_cache.hpp"
 #include "allocator_link.hpp"
+#include "gpu_views.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
 #include "metrics.hpp"
@@ -57,7 +58,20 @@ public:
 	void reload(const AgentConfig &next);
 
 	// What a caller may see: everything for the privileged, others' commands hidden otherwise.
+	// A device's utilization comes from the last view of its job's GPUs (gpuViews_), never
+	// from the allocator.
 	Status status(const Peer &peer);
+	// GET /v1/gpus (physical_gpus.cpp): the physical GPUs of each running job, asked of the
+	// allocator within kGpuViewWait for all jobs (a view fetched within kGpuViewReuseMs is
+	// reused, so many callers make one request); a job whose GPUs could not be read is in
+	// `errors`. Never holds mutex_ while it asks.
+	GpuView gpus();
+	// Below hac-smi -p's request timeout (5 s), so the caller hears what failed.
+	static constexpr std::chrono::milliseconds kGpuViewWait{3000};
+	static constexpr TimeMs kGpuViewReuseMs = 1000;
+	// While a job runs, the link thread refreshes the view of its GPUs at least this often (and
+	// at each heartbeat, when that is shorter).
+	static constexpr std::chrono::seconds kGpuRefresh{10};
 	// {"writable":true,"problem":null}, or false and why the job log takes no writes now
 	// (LogFile::problem); never waits on a write.
 	Json jobLogState() const;
@@ -120,6 +134,12 @@ private:
 	// allocator together do not retry in lockstep.
 	std::int64_t fullJitterMs(std::mt19937_64 &random, int attempts) const;
 	void wakeLink();
+	// Asks the allocator for each running job's GPUs within `within` (reusing views younger than
+	// reuseMs), keeps them in gpuViews_ and forgets the views of jobs no longer running.
+	GpuView fetchGpus(std::chrono::milliseconds within, TimeMs reuseMs);
+	// The link thread's refresh of the running jobs' views.
+	void refreshGpus();
+	bool runsJobs();
 
 	// The outbox (outbox.cpp).
 	// Sends the usage records due by `dueBy`; a record the allocator refused waits its back-off.
@@ -177,6 +197,7 @@ private:
 	AllocatorCache cache_;          // what it keeps of the allocator: devices, rate card, settings
 	UsageLog usageLog_;             // a second connection to the job log, for reports
 	AllocatorLink link_;
+	GpuViews gpuViews_;             // the running jobs' GPUs as last read (own lock)
 	JobTable jobs_;
 
 	std::mutex mutex_;              // guards the fields below
@@ -198,6 +219,7 @@ private:
 	std::condition_variable wake_;
 	bool outboxDirty_ = true;       // a usage record may be waiting: deliver before sleeping
 	bool contactNow_ = false;       // a caller waits for the first registration: no back-off
+	bool gpusDue_ = false;          // a job started: read its GPUs without waiting for the refresh
 	std::atomic<bool> stopping_{false};
 	int stopFd_ = -1;               // eventfd: stop() wakes run()
 	// The socket file the agent bound itself, removed when it stops; empty when systemd passed the

@@ -173,6 +173,19 @@ std::vector<UsageRecord> AllocatorLink::usage(TimeMs since)
 	}
 }
 
+std::vector<PhysicalGpu> AllocatorLink::allocationGpus(const std::string &jobId, long withinMs)
+{
+	HttpResult r = call("GET", "/v1/allocations/{}/gpus", "/v1/allocations/" + jobId + "/gpus", {}, {}, withinMs);
+	if (r.status != 200)
+		refuse(r, url(), "the job's GPUs");
+	try {
+		return Json::parse(r.body).at("gpus").get<std::vector<PhysicalGpu>>();
+	} catch (const Json::exception &e) {
+		throw ApiError(502, "allocator_error",
+			       fmt::format("the allocator at {} sent GPUs this agent cannot read: {}", url(), e.what()));
+	}
+}
+
 std::string AllocatorLink::version()
 {
 	HttpResult r = call("GET", "/v1/version", "/v1/version");

@@ -58,6 +58,10 @@ public:
 	// GET /v1/usage?since=: this token's records whose ended_at is at or after `since`. Throws
 	// as allocate() does.
 	std::vector<UsageRecord> usage(TimeMs since);
+	// GET /v1/allocations/{job}/gpus: the GPUs the job holds, in placement order, with their
+	// nodes' last figures (device and jobId left for the caller). Throws as allocate() does (404
+	// unknown_allocation, 409 allocation_released, ...), also when no answer came within `withinMs`.
+	std::vector<PhysicalGpu> allocationGpus(const std::string &jobId, long withinMs = 0);
 
 	const std::string &url() const { return client_.baseUrl(); }
 	// The connect and request timeouts of `settings`, for the requests that start from now on.

@@ -80,6 +80,11 @@ const std::vector<Route<CallHandler>> &routes()
 			status["job_log"] = logState;
 			return Response::json(200, status);
 		}},
+		// Readable by whoever may read the status: no command or user is in it.
+		{"GET", "/v1/gpus", [](const Call &c) {
+			Json view = c.agent.gpus();
+			return Response::json(200, document(view));
+		}},
 		{"GET", "/metrics", [](const Call &c) { return c.agent.metricsResponse(); }},
 		{"GET", "/v1/budget", [](const Call &c) {
 			return Response::json(200, document({{"budget", c.agent.budget(c.peer.uid)}}));

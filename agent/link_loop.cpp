@@ -97,16 +97,26 @@ std::int64_t Agent::fullJitterMs(std::mt19937_64 &random, int attempts) const
 
 void Agent::linkLoop()
 {
+	using Clock = std::chrono::steady_clock;
 	std::mt19937_64 random(std::random_device{}());
+	// The constructor has just made the first contact. Heartbeats keep their own schedule, so
+	// that the shorter wakes for the GPUs' view (and the outbox's) do not put them off.
+	Clock::time_point lastContact = Clock::now();
+	Clock::time_point lastGpuRefresh = Clock::now();
 	while (!stopping_) {
 		std::chrono::milliseconds delay;
+		std::chrono::milliseconds heartbeat;
 		bool wasReachable;
 		{
 			std::lock_guard lock(mutex_);
 			wasReachable = allocator_.reachable;
-			if (allocator_.reachable) {
+			{
 				std::lock_guard configLock(configMutex_);
-				delay = std::chrono::seconds(config_.allocator.heartbeatSeconds);
+				heartbeat = std::chrono::seconds(config_.allocator.heartbeatSeconds);
+			}
+			if (allocator_.reachable) {
+				delay = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+										       lastContact + heartbeat - Clock::now()));
 			} else {
 				// Capped exponential back-off with full jitter, so many agents that lost the
 				// allocator together do not come back in lockstep.
@@ -123,15 +133,33 @@ void Agent::linkLoop()
 		// more attempt at once, and agents started together would retry together.
 		if (auto next = log_.nextOutboxAttempt(); next && wasReachable)
 			delay = std::min(delay, std::chrono::milliseconds(std::max<TimeMs>(0, *next - nowMs())));
+		// While a job runs, the view of its GPUs is refreshed every kGpuRefresh (or heartbeat, if
+		// shorter); a wake for that alone asks the allocator nothing else. Idle, nothing changes.
+		bool gpuTimer = false;
+		if (wasReachable && runsJobs()) {
+			auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
+				lastGpuRefresh + std::min<std::chrono::milliseconds>(kGpuRefresh, heartbeat) - Clock::now());
+			due = std::max(std::chrono::milliseconds(0), due);
+			if (due < delay) {
+				delay = due;
+				gpuTimer = true;
+			}
+		}
 		bool deliverNow = false;
+		bool contactAsked = false;
+		bool gpusDue = false;
+		bool woken;
 		{
 			std::unique_lock lock(wakeMutex_);
-			wake_.wait_for(lock, delay, [&] {
-				return stopping_.load() || contactNow_ || (outboxDirty_ && wasReachable);
+			woken = wake_.wait_for(lock, delay, [&] {
+				return stopping_.load() || contactNow_ || (wasReachable && (outboxDirty_ || gpusDue_));
 			});
 			deliverNow = outboxDirty_;
+			contactAsked = contactNow_;
+			gpusDue = gpusDue_ || (!woken && gpuTimer);
 			outboxDirty_ = false;
 			contactNow_ = false;
+			gpusDue_ = false;
 		}
 		if (stopping_)
 			break;
@@ -140,12 +168,19 @@ void Agent::linkLoop()
 			std::lock_guard lock(mutex_);
 			reachable = allocator_.reachable;
 		}
+		if (reachable && gpusDue && !deliverNow && !contactAsked) {
+			refreshGpus();
+			lastGpuRefresh = Clock::now();
+			continue;
+		}
+		bool contacted = false;
 		try {
 			if (!deliverNow || !reachable) {
 				{
 					std::lock_guard lock(mutex_);
 					++contactsBegun_;
 				}
+				contacted = true;
 				contactAllocator();
 			}
 			deliverOutbox(nowMs());
@@ -154,9 +189,19 @@ void Agent::linkLoop()
 		} catch (const std::exception &e) {
 			markUnreachable(e.what());
 		}
-		std::lock_guard lock(mutex_);
-		contactsEnded_ = contactsBegun_;
-		contacted_.notify_all();
+		if (contacted)
+			lastContact = Clock::now();
+		{
+			std::lock_guard lock(mutex_);
+			contactsEnded_ = contactsBegun_;
+			contacted_.notify_all();
+			reachable = allocator_.reachable;
+		}
+		// At each heartbeat too, and on a job's start.
+		if (reachable && (contacted || gpusDue)) {
+			refreshGpus();
+			lastGpuRefresh = Clock::now();
+		}
 	}
 }
 

@@ -24,14 +24,23 @@ Status Agent::status(const Peer &peer)
 	s.allocator.outboxSize = outboxSize;
 	s.allocator.outboxMax = outboxMax;
 	std::optional<bool> maySee; // looked up only when another user's job is listed
+	TimeMs now = nowMs();
+	// The agent's figure alone: from its view of the running job's GPUs, else none.
+	for (Device &d : s.devices)
+		d.utilizationPct.reset();
 	for (Job &job : jobs_.running()) {
 		// A job that has not reported its memory (any hac-run job) uses none as far as anyone
 		// knows: the job and its device say the same, 0 MiB.
 		if (job.state != "waiting") {
 			job.memoryUsedMib = job.memoryUsedMib.value_or(0);
+			std::optional<int> utilization;
+			if (job.state == "running")
+				utilization = gpuViews_.utilization(job.id, now);
 			for (Device &d : s.devices)
-				if (d.index == job.device)
+				if (d.index == job.device) {
 					d.memoryUsedMib = job.memoryUsedMib;
+					d.utilizationPct = utilization;
+				}
 		}
 		job.user = userName(job.uid);
 		if (job.uid != peer.uid && !(maySee ? *maySee : *(maySee = privileged(peer))))

@@ -212,6 +212,69 @@ void from_json(const Json &j, Status &s)
 		s.budget = j["budget"].get<BudgetStatus>();
 }
 
+void to_json(Json &j, const PhysicalGpu &g)
+{
+	j = Json{
+		{"device", g.device},
+		{"job_id", g.jobId},
+		{"node", g.node},
+		{"gpu", g.gpu},
+		{"uuid", orNull(g.uuid)},
+		{"name", orNull(g.name)},
+		{"utilization_gpu_pct", orNull(g.utilizationGpuPct)},
+		{"utilization_memory_pct", orNull(g.utilizationMemoryPct)},
+		{"memory_used_mib", orNull(g.memoryUsedMib)},
+		{"memory_total_mib", orNull(g.memoryTotalMib)},
+		{"temperature_c", orNull(g.temperatureC)},
+		{"power_w", orNull(g.powerW)},
+		{"sampled_at", timeOrNull(g.sampledAt)},
+		{"source", orNull(g.source)},
+	};
+}
+
+// The allocator's entries have no device and job_id: the agent adds them.
+void from_json(const Json &j, PhysicalGpu &g)
+{
+	read(j, "device", g.device);
+	read(j, "job_id", g.jobId);
+	j.at("node").get_to(g.node);
+	g.gpu = as<decltype(g.gpu)>(j.at("gpu"), "gpu");
+	read(j, "uuid", g.uuid);
+	read(j, "name", g.name);
+	read(j, "utilization_gpu_pct", g.utilizationGpuPct);
+	read(j, "utilization_memory_pct", g.utilizationMemoryPct);
+	read(j, "memory_used_mib", g.memoryUsedMib);
+	read(j, "memory_total_mib", g.memoryTotalMib);
+	read(j, "temperature_c", g.temperatureC);
+	read(j, "power_w", g.powerW);
+	readTime(j, "sampled_at", g.sampledAt);
+	read(j, "source", g.source);
+}
+
+void to_json(Json &j, const GpuViewError &e)
+{
+	j = Json{{"device", e.device}, {"job_id", e.jobId}, {"code", e.code}, {"message", e.message}};
+}
+
+void from_json(const Json &j, GpuViewError &e)
+{
+	read(j, "device", e.device);
+	read(j, "job_id", e.jobId);
+	read(j, "code", e.code);
+	read(j, "message", e.message);
+}
+
+void to_json(Json &j, const GpuView &v)
+{
+	j = Json{{"gpus", v.gpus}, {"errors", v.errors}};
+}
+
+void from_json(const Json &j, GpuView &v)
+{
+	read(j, "gpus", v.gpus);
+	read(j, "errors", v.errors);
+}
+
 Json errorBody(const std::string &code, const std::string &message)
 {
 	return Json{{"error", {{"code", code}, {"message", message}}}};

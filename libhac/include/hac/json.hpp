@@ -23,6 +23,13 @@ void to_json(Json &j, const AllocatorStatus &a);
 void from_json(const Json &j, AllocatorStatus &a);
 void to_json(Json &j, const Status &s);
 void from_json(const Json &j, Status &s);
+void to_json(Json &j, const PhysicalGpu &g);
+void from_json(const Json &j, PhysicalGpu &g);
+void to_json(Json &j, const GpuViewError &e);
+void from_json(const Json &j, GpuViewError &e);
+// {"gpus":[...],"errors":[...]} (no schema_version: the caller adds it to its document).
+void to_json(Json &j, const GpuView &v);
+void from_json(const Json &j, GpuView &v);
 
 // {"error":{"code":"device_busy","message":"..."}}: the error body of both APIs.
 Json errorBody(const std::string &code, const std::string &message);

@@ -117,6 +117,40 @@ struct BudgetStatus {
 	std::optional<BudgetFigures> userFigures;
 };
 
+// One physical GPU lent to a running job, with the figures its node last reported (issue 18):
+// an entry of the allocator's GET /v1/allocations/{job}/gpus, which the agent passes on in
+// GET /v1/gpus with the device and the job it belongs to. Every figure may be unknown.
+struct PhysicalGpu {
+	int device = 0;                        // the agent's device index (set by the agent)
+	std::string jobId;                     // the job holding it (set by the agent)
+	std::string node;                      // the farm node, Slurm's node name on Slurm
+	int gpu = 0;                           // its index on the node
+	std::optional<std::string> uuid;
+	std::optional<std::string> name;
+	std::optional<int> utilizationGpuPct;
+	std::optional<int> utilizationMemoryPct;
+	std::optional<std::int64_t> memoryUsedMib;
+	std::optional<std::int64_t> memoryTotalMib;
+	std::optional<int> temperatureC;
+	std::optional<double> powerW;
+	std::optional<TimeMs> sampledAt;       // when the figures were taken (the allocator's clock)
+	std::optional<std::string> source;     // "node", "simulated", or none: nothing known
+};
+
+// A job whose GPUs the agent could not read from the allocator.
+struct GpuViewError {
+	int device = 0;
+	std::string jobId;
+	std::string code;                      // allocator_unreachable, or the allocator's refusal
+	std::string message;
+};
+
+// The agent's GET /v1/gpus: the GPUs of this VM's running jobs.
+struct GpuView {
+	std::vector<PhysicalGpu> gpus;
+	std::vector<GpuViewError> errors;
+};
+
 // Everything hac-smi shows, in one answer of the agent.
 struct Status {
 	std::string agentVersion;

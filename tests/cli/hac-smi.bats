@@ -87,6 +87,25 @@ teardown() {
 	[[ $output == *"[N/A]"* ]]
 }
 
+@test "-p --help-query lists -p's own fields; a device field or a clashing option is a usage error" {
+	run hac-smi -p --help-query
+	[ "$status" -eq 0 ]
+	for field in device job_id location node index uuid name utilization.gpu "utilization.memory [%]" \
+		"memory.used [MiB]" memory.total temperature.gpu "power.draw [W]" sampled_at source; do
+		[[ $output == *"  $field "* ]]
+	done
+	[[ $output != *"  sku "* ]]
+	run hac-smi -p --query location,sku
+	[ "$status" -eq 2 ]
+	[[ $output == *"unknown --query field 'sku'"*"valid fields: timestamp, device, job_id, location"* ]]
+	for clash in -s -t -r; do
+		run hac-smi -p "$clash"
+		[ "$status" -eq 2 ]
+	done
+	run hac-smi -p --json --query device
+	[ "$status" -eq 2 ]
+}
+
 @test "-i selects one device; an unknown index exits 7" {
 	run hac-smi -i 0 --query index --format csv,noheader
 	[ "$status" -eq 0 ]

@@ -84,10 +84,11 @@ teardown() {
 	hac-smi --json | jq -e '.jobs[0].name == "a-rather-long-job-name-for-the-table"'
 }
 
-@test "no Utilization column while nothing measures utilization" {
+@test "the Utilization column says 'no job' while no job runs on the device" {
 	run hac-smi
 	[ "$status" -eq 0 ]
-	[[ $output != *Utilization* ]]
+	[[ $(grep -F '| Device' <<<"$output" | head -n 1) == *"| Utilization |" ]]
+	grep -E '^\| \* 0 .*\| +no job \|$' <<<"$output"
 	hac-smi --json | jq -e '.devices[0].utilization_pct == null'
 }
 

@@ -49,32 +49,37 @@ std::string elapsed(TimeMs ms)
 	return fmt::format("{:02}:{:02}", minutes, seconds);
 }
 
+// The Utilization cell: the mean over the GPUs of the device's running job, as the agent last
+// read them; "no job" while none runs, "no telemetry" while one runs but no figure is known (no
+// node reports, the view is over 60 s old, or the allocator does not answer).
+std::string utilizationCell(const Device &d, const Status &status)
+{
+	if (d.utilizationPct)
+		return percent(d.utilizationPct);
+	bool runs = std::any_of(status.jobs.begin(), status.jobs.end(),
+				[&](const Job &j) { return j.device == d.index && j.state == "running"; });
+	return runs ? "no telemetry" : "no job";
+}
+
 Table deviceTable(const Status &status)
 {
-	// Nothing measures utilization yet: the column appears once a device has a figure.
-	bool utilization = std::any_of(status.devices.begin(), status.devices.end(),
-				       [](const Device &d) { return d.utilizationPct.has_value(); });
-	std::vector<Column> columns = {
+	Table table({
 		{"Device", Align::Left},
 		{"Name", Align::Left},
 		{"Model", Align::Left},
 		{"Memory Usage", Align::Right},
 		{"Total Memory", Align::Right},
-	};
-	if (utilization)
-		columns.push_back({"Utilization", Align::Right});
-	Table table(columns);
+		{"Utilization", Align::Right},
+	});
 	for (const Device &d : status.devices) {
-		std::vector<std::string> row = {
+		table.addRow({
 			fmt::format("{} {}", d.current ? "*" : " ", d.index),
 			d.name.empty() ? "-" : d.name,
 			d.sku.empty() ? "-" : d.sku,
 			mib(d.memoryUsedMib),
 			mib(d.memoryTotalMib),
-		};
-		if (utilization)
-			row.push_back(percent(d.utilizationPct));
-		table.addRow(row);
+			utilizationCell(d, status),
+		});
 	}
 	return table;
 }

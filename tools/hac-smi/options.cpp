@@ -15,7 +15,7 @@ void addOptions(CLI::App &app, Options &options)
 {
 	app.name(HAC_TOOL);
 	app.description("hac-smi: the virtual accelerators of this VM, their memory use and the jobs on them.");
-	hac::tools::setUsage(app, "hac-smi [-i N] [--json | --query FIELD,... [--format csv[,noheader][,nounits]]]\n"
+	hac::tools::setUsage(app, "hac-smi [-p] [-i N] [--json | --query FIELD,... [--format csv[,noheader][,nounits]]]\n"
 				  "               [-l SECONDS [--count N]] [-s | -t | -r [-i N]] [-v] [--socket PATH]\n"
 				  "       hac-smi device list | add [SIZE] | rm [N] | switch [N]");
 	app.footer("Exit status: 0 ok, 2 usage error, 3 hac-agent not reachable, 4 allocator not reachable,\n"
@@ -35,6 +35,9 @@ void addOptions(CLI::App &app, Options &options)
 	auto *reset = app.add_flag("-r,--reset", options.reset,
 				   "Release the job on the device (-i N, else the current device) and its GPUs;\n"
 				   "another user's job needs root or hac-admin");
+	auto *physical = app.add_flag("-p,--physical", options.physical,
+				      "Show the physical GPUs the running jobs hold, one row each: node:index,\n"
+				      "utilization, memory, temperature, power, how old the figures are");
 	auto *json = app.add_flag("--json", options.json,
 				  "Print JSON (with \"schema_version\"); with --loop one object per line");
 	auto *query = app.add_option("--query,--query-gpu", options.query,
@@ -44,7 +47,7 @@ void addOptions(CLI::App &app, Options &options)
 	auto *format = app.add_option("--format", options.format,
 				      "csv, optionally followed by ,noheader and ,nounits (default: csv)")
 			       ->type_name("csv[,noheader][,nounits]");
-	app.add_flag("--help-query", options.helpQuery, "List the fields --query takes and exit");
+	app.add_flag("--help-query", options.helpQuery, "List the fields --query takes (with -p, those of -p) and exit");
 	auto *loop = app.add_option_function<double>("-l,--loop", [&options](double s) { options.loopSeconds = s; },
 						      "Repeat every SECONDS until interrupted (SIGINT or SIGTERM end it with status 0)")
 			     ->type_name("SECONDS")
@@ -62,6 +65,7 @@ void addOptions(CLI::App &app, Options &options)
 	server->excludes(token)->excludes(query)->excludes(loop);
 	token->excludes(query)->excludes(loop);
 	reset->excludes(server)->excludes(token)->excludes(query)->excludes(loop);
+	physical->excludes(server)->excludes(token)->excludes(reset);
 	app.get_option("--idx")->excludes(server)->excludes(token);
 }
 

@@ -15,6 +15,7 @@ struct Options {
 	bool serverVersion = false;         // -s
 	bool token = false;                 // -t
 	bool reset = false;                 // -r: release the job on the device (-i, else the current one)
+	bool physical = false;              // -p: the physical GPUs the running jobs hold
 	bool json = false;
 	std::string query;                  // --query FIELD,...; empty: the table
 	std::string format = "csv";         // --format csv[,noheader][,nounits]

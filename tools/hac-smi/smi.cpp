@@ -1,5 +1,5 @@
-// hac-smi's modes: one GET /v1/status per round (GET /v1/token for -t), rendered as the table,
-// JSON or --query CSV, once or every --loop interval.
+// hac-smi's modes: one GET /v1/status per round (GET /v1/token for -t, GET /v1/gpus for -p),
+// rendered as the table, JSON or --query CSV, once or every --loop interval.
 #include "smi.hpp"
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include "common/render.hpp"
 #include "device_query.hpp"
 #include "device_view.hpp"
+#include "physical_view.hpp"
 #include "server_info.hpp"
 #include "status_json.hpp"
 
@@ -103,18 +104,48 @@ std::string renderRound(const Options &options, const std::optional<Query> &quer
 	return out;
 }
 
+// What one round prints, and the exit status it gives.
+struct Printed {
+	std::string text;
+	int code = 0;
+};
+
+// -p's request waits for the allocator up to 3 s (the agent's bound, Agent::kGpuViewWait).
+constexpr std::chrono::milliseconds kPhysicalTimeout{5000};
+
+// One -p round: with -i, the device is checked first (status 7 for one that does not exist, as
+// the device view does). GPUs the agent could not read are status 4, after what it has.
+Printed physicalRound(AgentClient &client, const Options &options, const std::optional<Query> &query, bool first)
+{
+	if (options.index) {
+		Status status = client.status();
+		keepDevice(status, *options.index);
+	}
+	GpuView view = parseGpuView(client.get("/v1/gpus"));
+	if (options.index)
+		keepDeviceGpus(view, *options.index);
+	TimeMs now = nowMs();
+	int code = view.errors.empty() ? 0 : toInt(ExitCode::AllocatorUnreachable);
+	if (query)
+		return {renderPhysicalQuery(*query, view, now, first && query->wantsHeader()), code};
+	if (options.json)
+		return {renderJson(physicalDocument(view, now), options.loopSeconds ? JsonStyle::Line : JsonStyle::Pretty), code};
+	return {renderPhysicalView(view, now), code};
+}
+
 } // namespace
 
 int run(const Options &options)
 {
 	if (options.helpQuery) {
-		tools::print(deviceQueryHelp());
+		tools::print(options.physical ? physicalQueryHelp() : deviceQueryHelp());
 		return 0;
 	}
 	// Checked before any request, so a typo is a usage error even with no agent running.
 	std::optional<Query> query;
 	if (!options.query.empty())
-		query.emplace(options.query, deviceQueryFields(), parseCsvFormat(options.format));
+		query.emplace(options.query, options.physical ? physicalQueryFields() : deviceQueryFields(),
+			      parseCsvFormat(options.format));
 
 	AgentClient client(resolveSocketPath(options.socket));
 	if (options.serverVersion) {
@@ -129,17 +160,22 @@ int run(const Options &options)
 		tools::report(options.json, tokenDocument(token), renderTokenInfo(token));
 		return 0;
 	}
+	if (options.physical)
+		client.setTimeout(kPhysicalTimeout);
 
-	const auto fetch = [&] {
-		Round round = fetchRound(client);
+	const auto oneRound = [&](bool first) -> Printed {
+		if (options.physical)
+			return physicalRound(client, options, query, first);
+		Round r = fetchRound(client);
 		if (options.index)
-			keepDevice(round.status, *options.index);
-		return round;
+			keepDevice(r.status, *options.index);
+		return {renderRound(options, query, r, nowMs(), first), 0};
 	};
 
 	if (!options.loopSeconds) {
-		tools::print(renderRound(options, query, fetch(), nowMs(), true));
-		return 0;
+		Printed out = oneRound(true);
+		tools::print(out.text);
+		return out.code;
 	}
 
 	// The first round fails like a single call; later failures (an agent restarting, say) are
@@ -151,13 +187,12 @@ int run(const Options &options)
 	int code = 0;
 	do {
 		try {
-			Round round = fetch();
-			std::string text = renderRound(options, query, round, nowMs(), first);
+			Printed out = oneRound(first);
 			if (!first && !options.json && !query)
-				text.insert(0, "\n");
-			tools::print(text);
+				out.text.insert(0, "\n");
+			tools::print(out.text);
 			first = false;
-			code = 0;
+			code = out.code;
 		} catch (const Error &e) {
 			if (first)
 				throw;

@@ -109,6 +109,10 @@ ParsedCsv parseNvidiaCsv(std::string_view text)
 			continue;
 		}
 		gpu.index = *index;
+		if (out.gpus.size() == std::size_t(kMaxGpusPerReport)) {
+			skip(fmt::format("more than {} GPUs, which is all the allocator takes in one report", kMaxGpusPerReport));
+			continue;
+		}
 		if (lineOfIndex[gpu.index]) {
 			skip(fmt::format("field index: GPU {} is already on line {}", gpu.index, lineOfIndex[gpu.index]));
 			continue;

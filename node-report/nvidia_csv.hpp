@@ -15,7 +15,10 @@ namespace hac::node_report {
 // The query hac-node-report runs; the parser expects its fields in this order.
 inline constexpr const char *kQueryFields =
 	"index,uuid,name,utilization.gpu,utilization.memory,memory.used,memory.total,temperature.gpu,power.draw";
-inline constexpr int kMaxGpus = 64;
+inline constexpr int kMaxGpus = 64;          // indexes 0..63
+// The allocator takes at most 32 GPUs in one report (allocator/API.md; the contract said 64):
+// the lines after the 32nd GPU are skipped with a warning rather than the whole report refused.
+inline constexpr int kMaxGpusPerReport = 32;
 
 // One GPU's line. Every figure but the index may be unknown (nvidia-smi said [N/A], or it was out
 // of the allocator's range).

@@ -334,3 +334,27 @@ node_gpus() {
 	[[ $status == 0 && $output == "hac-node-report "* ]]
 	[[ ! -e $BATS_TEST_TMPDIR/smi.calls ]]
 }
+
+@test "node-report: conf/hac-node-report.service passes systemd-analyze verify and scores 2.0 or lower" {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (Debian package systemd)"
+	units=$BATS_TEST_TMPDIR/units
+	mkdir -p "$units"
+	# verify wants ExecStart= to exist: point it at the build's reporter.
+	binary=$(realpath "$BUILD/node-report/hac-node-report")
+	sed "s|^ExecStart=/usr/sbin/hac-node-report|ExecStart=$binary|" \
+		"$REPO/conf/hac-node-report.service" >"$units/hac-node-report.service"
+	run systemd-analyze verify --man=no "$units/hac-node-report.service"
+	echo "$output"
+	[[ $status == 0 && -z $output ]]
+	run systemd-analyze security --offline=true "$REPO/conf/hac-node-report.service"
+	score=$(sed -n 's/.*Overall exposure level for hac-node-report.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	figure "exposure $score"
+	[[ -n $score ]]
+	awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'
+	# The credential reaches it through systemd, and the exits that a restart cannot mend stay down.
+	for line in Type=simple DynamicUser=yes 'LoadCredential=node-token:/etc/hac/node.token' \
+		'RestartPreventExitStatus=2 5' 'ConditionPathExists=/etc/hac/node-report.env'; do
+		grep -qx "$line" "$REPO/conf/hac-node-report.service" || { echo "missing: $line"; false; }
+	done
+	grep -q -- '--token-file %d/node-token' "$REPO/conf/hac-node-report.service"
+}

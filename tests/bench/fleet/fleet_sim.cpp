@@ -164,6 +164,7 @@ struct Agent {
 	bool registerInFlight = false;
 	bool crashed = false;
 	unsigned generation = 0; // bumped on a crash: events and answers of before are ignored
+	unsigned arrivals = 0;   // bumped when phase 2 starts: the next arrival drawn at phase 1's rate is dropped
 	int pending = 0;         // jobs arrived, not started
 	JobState state = JobState::None;
 	std::string jobId;
@@ -189,13 +190,14 @@ struct Request {
 	std::int64_t cost = 0;             // Usage: what the simulator bills
 };
 
-enum class EventKind { Heartbeat, Arrival, JobEnd, Retry, Crash, Restart, Resend, Drain };
+enum class EventKind { Heartbeat, Arrival, JobEnd, Retry, Crash, Restart, Resend, Overload, Drain };
 struct Event {
 	Clock::time_point at;
 	EventKind kind;
 	int agent;
 	unsigned generation;
 	std::shared_ptr<Request> request;  // Resend
+	unsigned arrivals = 0;             // Arrival: the agent's arrival draw it belongs to
 	bool operator>(const Event &o) const { return at > o.at; }
 };
 
@@ -333,6 +335,7 @@ private:
 	std::unordered_map<CURL *, std::shared_ptr<Request>> inFlight_;
 	Clock::time_point start_;
 	bool draining_ = false;
+	bool overloaded_ = false; // phase 2
 	bool stopped_ = false;   // the bounds were hit
 	long sent_ = 0;
 
@@ -609,9 +612,10 @@ void Fleet::endJob(Agent &a, hac::TimeMs endedAt, const char *reason, bool billa
 
 void Fleet::nextArrival(Agent &a)
 {
-	double s = simSeconds();
-	double rate = 1 / o_.sizing.jobIntervalS * (s >= o_.phase1S ? o_.overload : 1.0);
-	schedule(wallAfterSim(exponential(1 / rate)), EventKind::Arrival, a.id);
+	double rate = 1 / o_.sizing.jobIntervalS * (overloaded_ ? o_.overload : 1.0);
+	Event e{wallAfterSim(exponential(1 / rate)), EventKind::Arrival, a.id, a.generation, nullptr};
+	e.arrivals = a.arrivals;
+	events_.push(std::move(e));
 }
 
 // The agent's process dies: what it had in flight is lost, its job's process with it. After the
@@ -644,6 +648,18 @@ void Fleet::crash(Agent &a)
 
 void Fleet::handle(const Event &e)
 {
+	if (e.kind == EventKind::Overload) {
+		// Phase 2. Each agent's next arrival was drawn at phase 1's rate, often further away than
+		// phase 2 lasts (a job every 22 simulated minutes per agent on the 20-node Slurm farm):
+		// drawn again at the new rate (arrivals are memoryless), so the farm sees 110% at once.
+		overloaded_ = true;
+		for (Agent &a : agents_) {
+			++a.arrivals;
+			if (!a.crashed)
+				nextArrival(a);
+		}
+		return;
+	}
 	if (e.kind == EventKind::Drain) {
 		draining_ = true;
 		hac::TimeMs now = simNow();
@@ -671,7 +687,7 @@ void Fleet::handle(const Event &e)
 		schedule(wallAfterSim(30 * uniform(0.8, 1.2)), EventKind::Heartbeat, a.id);
 		return;
 	case EventKind::Arrival:
-		if (!active())
+		if (!active() || e.arrivals != a.arrivals)
 			return;
 		++a.pending;
 		startJob(a);
@@ -704,6 +720,7 @@ void Fleet::handle(const Event &e)
 		++replays_;
 		enqueue(e.request);
 		return;
+	case EventKind::Overload:
 	case EventKind::Drain:
 		return;
 	}
@@ -733,6 +750,7 @@ int Fleet::run()
 		schedule(wallAfterSim(uniform(0, 30)), EventKind::Heartbeat, a.id);
 		schedule(wallAfterSim(uniform(0, 30) + exponential(s.jobIntervalS)), EventKind::Arrival, a.id);
 	}
+	events_.push(Event{wallAfterSim(o_.phase1S), EventKind::Overload, 0, 0, nullptr});
 	int crashes = std::max(1, static_cast<int>(std::lround(s.agents * o_.crashRate)));
 	for (int i = 0; i < crashes; ++i)
 		schedule(wallAfterSim(uniform(0.1, 0.9) * simTotal), EventKind::Crash,

@@ -21,7 +21,6 @@
 
 #include <hac/duration.hpp>
 #include <hac/error.hpp>
-#include <service/api_error.hpp>
 
 #include "access.hpp"
 #include "api.hpp"

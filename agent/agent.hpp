@@ -77,7 +77,7 @@ public:
 	Json jobLogState() const;
 	bool privileged(const Peer &peer) const;
 	JobTable &jobs() { return jobs_; }
-	// The device a job asks for: `index`, or else the current device. Throws ApiError 404.
+	// The device a job asks for: `index`, or else the current device. Throws Refusal NotFound.
 	// Knowing no device and not registered (a first start, or the allocator was down at start),
 	// it asks the link for an attempt at once and waits up to kFirstRegistrationWait for it;
 	// then no device is 503 allocator_unreachable with the allocator's error.
@@ -87,7 +87,7 @@ public:
 	// The price per GPU-minute of `sku` from the cached rate card (0 when unknown).
 	std::pair<std::int64_t, std::string> price(const std::string &sku);
 	// Device administration (device_admin.cpp): root or the admin group only; each needs the
-	// allocator, and each change is in the job log before it is acknowledged. Throw ApiError.
+	// allocator, and each change is in the job log before it is acknowledged. Throw Refusal.
 	Json resizeDevice(const Peer &peer, int index, const std::string &sku, int waitMs);
 	Json addDevice(const Peer &peer, const std::string &sku);
 	Json removeDevice(const Peer &peer, int index, int waitMs);
@@ -100,19 +100,19 @@ public:
 	// A copy: reload() may change some keys while other threads read them.
 	AgentConfig config() const;
 	const Token &token() const { return token_; }
-	// Before a job starts: throws ApiError 503 outbox_full when the usage records owed to the
+	// Before a job starts: throws Refusal Unavailable outbox_full when the usage records owed to the
 	// allocator reached [outbox] max_records. Ending jobs never asks: their records are always kept.
 	void admitJob();
 	std::string account();
 
 	// Budgets (budget.cpp). This month's spending and the budgets that apply to `uid`.
 	BudgetStatus budget(uid_t uid);
-	// Before a job starts: throws ApiError 402 budget_exhausted when the VM's or the caller's
+	// Before a job starts: throws Refusal BudgetExhausted when the VM's or the caller's
 	// budget is spent, unless the caller is privileged. Returns the warning the caller is due (a
 	// threshold crossed that this user was not told of this month), or "".
 	std::string admitBudget(const Peer &peer, bool privileged);
 	// The time limit a job asking for `requested` seconds gets: the request, else [jobs]
-	// default_time_limit. Throws ApiError 400 time_limit_too_long above max_time_limit.
+	// default_time_limit. Throws Refusal BadInput time_limit_too_long above max_time_limit.
 	std::optional<std::int64_t> timeLimit(std::optional<std::int64_t> requested);
 
 	// GET /metrics: the Prometheus text format (agent/API.md lists each figure).

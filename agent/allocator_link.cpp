@@ -30,7 +30,8 @@ NetTimeouts netTimeouts(const AllocatorSettings &s)
 	return NetTimeouts{s.connectTimeoutMs, s.requestTimeoutMs, 1, std::max(1L, s.requestTimeoutMs / 1000)};
 }
 
-// The allocator's refusal as an ApiError the local API can pass on.
+// The allocator's refusal as the agent's: a refusal of its own (4xx) is passed on with its status;
+// a 5xx (perhaps from a gateway in between) is the allocator being unavailable.
 [[noreturn]] void refuse(const HttpResult &r, const std::string &url, const std::string &what)
 {
 	Json j = Json::parse(r.body, nullptr, false);
@@ -43,8 +44,12 @@ NetTimeouts netTimeouts(const AllocatorSettings &s)
 	Json details = Json::object();
 	if (std::string retry = r.header("retry-after"); !retry.empty())
 		details["retry_after_seconds"] = std::max(1, std::atoi(retry.c_str()));
-	int status = r.status >= 500 ? 503 : static_cast<int>(r.status);
-	throw ApiError(status, code, fmt::format("the allocator at {} refused {}: {}", url, what, message), details);
+	std::string said = fmt::format("the allocator at {} refused {}: {}", url, what, message);
+	if (r.status >= 500)
+		throw Refusal(Refusal::Unavailable, code, said, details);
+	Refusal refusal(Refusal::AllocatorRefused, code, said, details);
+	refusal.allocatorStatus = static_cast<int>(r.status);
+	throw refusal;
 }
 
 } // namespace
@@ -120,7 +125,8 @@ Allocation AllocatorLink::allocate(const std::string &jobId, const std::string &
 		refuse(r, url(), "the allocation");
 	Json j = Json::parse(r.body, nullptr, false);
 	if (j.is_discarded() || !j.is_object() || !j.contains("gpus"))
-		throw ApiError(502, "allocator_error", fmt::format("the allocator at {} sent an allocation this agent cannot read", url()));
+		throw Refusal(Refusal::AllocatorBroken, "allocator_error",
+			      fmt::format("the allocator at {} sent an allocation this agent cannot read", url()));
 	return Allocation{j.value("sku", ""), j.value("gpus", 0)};
 }
 
@@ -140,8 +146,8 @@ Device AllocatorLink::deviceCall(const char *method, const char *endpoint, const
 	try {
 		return Json::parse(r.body).at("device").get<Device>();
 	} catch (const Json::exception &) {
-		throw ApiError(502, "allocator_error", fmt::format("the allocator at {} answered {} with a device this agent cannot read",
-								  url(), what));
+		throw Refusal(Refusal::AllocatorBroken, "allocator_error",
+			      fmt::format("the allocator at {} answered {} with a device this agent cannot read", url(), what));
 	}
 }
 
@@ -168,8 +174,8 @@ std::vector<UsageRecord> AllocatorLink::usage(TimeMs since)
 	try {
 		return Json::parse(r.body).at("records").get<std::vector<UsageRecord>>();
 	} catch (const Json::exception &e) {
-		throw ApiError(502, "allocator_error",
-			       fmt::format("the allocator at {} sent usage records this agent cannot read: {}", url(), e.what()));
+		throw Refusal(Refusal::AllocatorBroken, "allocator_error",
+			      fmt::format("the allocator at {} sent usage records this agent cannot read: {}", url(), e.what()));
 	}
 }
 
@@ -181,8 +187,8 @@ std::vector<PhysicalGpu> AllocatorLink::allocationGpus(const std::string &jobId,
 	try {
 		return Json::parse(r.body).at("gpus").get<std::vector<PhysicalGpu>>();
 	} catch (const Json::exception &e) {
-		throw ApiError(502, "allocator_error",
-			       fmt::format("the allocator at {} sent GPUs this agent cannot read: {}", url(), e.what()));
+		throw Refusal(Refusal::AllocatorBroken, "allocator_error",
+			      fmt::format("the allocator at {} sent GPUs this agent cannot read: {}", url(), e.what()));
 	}
 }
 

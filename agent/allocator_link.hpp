@@ -10,9 +10,9 @@
 #include <hac/json.hpp>
 #include <hac/types.hpp>
 #include <net/http_client.hpp>
-#include <service/api_error.hpp>
 
 #include "agent_config.hpp"
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -40,7 +40,7 @@ public:
 	// GET /v1/version: the allocator's version string.
 	std::string version();
 
-	// POST /v1/allocations keyed by the job's UUID. Throws ApiError with the allocator's status
+	// POST /v1/allocations keyed by the job's UUID. Throws Refusal with the allocator's status
 	// and code (503 farm_full with details.retry_after_seconds, 409 device_busy, ...), or
 	// hac::Error(AllocatorUnreachable), also when no answer came within `withinMs` (the start's
 	// caller's deadline), if that is shorter than the configured bounds.
@@ -51,7 +51,7 @@ public:
 	void recordUsage(const std::string &jobId, const std::string &body);
 
 	// Device administration: POST /v1/devices, PATCH and DELETE /v1/devices/{id}. Each returns
-	// the device as the allocator now has it; refusals throw ApiError as allocate() does.
+	// the device as the allocator now has it; refusals throw Refusal as allocate() does.
 	Device addDevice(const std::string &sku);
 	Device resizeDevice(const std::string &deviceId, const std::string &sku);
 	Device removeDevice(const std::string &deviceId);

@@ -209,6 +209,27 @@ const std::vector<Route<CallHandler>> &routes()
 
 } // namespace
 
+namespace {
+
+// The one place a refusal of the agent's becomes an HTTP status (agent/API.md lists them).
+int statusOf(const Refusal &r)
+{
+	switch (r.kind) {
+	case Refusal::BadInput: return 400;
+	case Refusal::BudgetExhausted: return 402;
+	case Refusal::NotAllowed: return 403;
+	case Refusal::NotFound: return 404;
+	case Refusal::Busy: return 409;
+	case Refusal::AllocatorRefused: return r.allocatorStatus;
+	case Refusal::AllocatorBroken: return 502;
+	case Refusal::Unavailable: return 503;
+	case Refusal::TimedOut: return 504;
+	}
+	return 500;
+}
+
+} // namespace
+
 Response handleRequest(Agent &agent, const Request &request, const char **route)
 {
 	if (!request.peer)
@@ -217,6 +238,8 @@ Response handleRequest(Agent &agent, const Request &request, const char **route)
 	try {
 		const CallHandler &handler = findRoute(routes(), request, params, "agent/API.md", route);
 		return handler(Call{agent, request, *request.peer, params});
+	} catch (const Refusal &e) {
+		return ApiError(statusOf(e), e.code, e.what(), e.details).response();
 	} catch (const ApiError &e) {
 		return e.response();
 	} catch (const Error &e) {

@@ -10,9 +10,9 @@
 
 #include <hac/billing.hpp>
 #include <hac/budget.hpp>
-#include <service/api_error.hpp>
 
 #include "access.hpp"
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -142,12 +142,12 @@ std::string Agent::admitBudget(const Peer &peer, bool privileged)
 	BudgetStatus b = budgetStatus(spending(now), peer.uid, config.budget, now);
 	std::string month = monthName(b.monthStart);
 	auto refuse = [&](const BudgetFigures &f, const std::string &whose, const std::string &key) {
-		throw ApiError(402, "budget_exhausted",
-			       fmt::format("new jobs are refused: {} budget for {} (UTC) is spent: {} ({} in agent.toml). "
-					   "Root and members of group {} may still start jobs; a higher limit, once hac-agent "
-					   "reloads its config (systemctl reload hac-agent), lifts the refusal at once",
-					   whose, month, spentOf(f.spentMicro, *f.limitMicro, b.currency), key, config.adminGroup),
-			       Json{{"spent_micro", f.spentMicro}, {"limit_micro", *f.limitMicro}, {"currency", b.currency}});
+		throw Refusal(Refusal::BudgetExhausted, "budget_exhausted",
+			      fmt::format("new jobs are refused: {} budget for {} (UTC) is spent: {} ({} in agent.toml). "
+					  "Root and members of group {} may still start jobs; a higher limit, once hac-agent "
+					  "reloads its config (systemctl reload hac-agent), lifts the refusal at once",
+					  whose, month, spentOf(f.spentMicro, *f.limitMicro, b.currency), key, config.adminGroup),
+			      Json{{"spent_micro", f.spentMicro}, {"limit_micro", *f.limitMicro}, {"currency", b.currency}});
 	};
 	if (!privileged && b.vm.exhausted)
 		refuse(b.vm, "this VM's", "[budget] monthly_limit");

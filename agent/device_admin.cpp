@@ -13,9 +13,9 @@
 #include <hac/error.hpp>
 #include <hac/number.hpp>
 #include <hac/time.hpp>
-#include <service/api_error.hpp>
 
 #include "access.hpp"
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -40,8 +40,9 @@ void Agent::requirePrivileged(const Peer &peer, const std::string &what) const
 {
 	if (!privileged(peer)) {
 		std::string group = config().adminGroup;
-		throw ApiError(403, "not_privileged", fmt::format("{} needs root or membership in group {} (ask an administrator "
-								  "to run 'usermod -aG {} {}')", what, group, group, userName(peer.uid)));
+		throw Refusal(Refusal::NotAllowed, "not_privileged",
+			      fmt::format("{} needs root or membership in group {} (ask an administrator to run "
+					  "'usermod -aG {} {}')", what, group, group, userName(peer.uid)));
 	}
 }
 
@@ -54,8 +55,8 @@ Sku Agent::knownSku(const std::string &name)
 	std::vector<std::string> names;
 	for (const Sku &s : skus)
 		names.push_back(s.name);
-	throw ApiError(404, "unknown_sku", fmt::format("no size '{}' in the allocator's catalog; the sizes are: {}", name,
-						       fmt::join(names, ", ")));
+	throw Refusal(Refusal::NotFound, "unknown_sku", fmt::format("no size '{}' in the allocator's catalog; the sizes are: {}", name,
+								    fmt::join(names, ", ")));
 }
 
 void Agent::requireAllocator(const std::string &what)
@@ -65,10 +66,10 @@ void Agent::requireAllocator(const std::string &what)
 		return;
 	// Not the last error: it was another request's (a resize's URL, say), and would mislead.
 	std::string since = allocator_.unreachableSince ? " since " + formatTime(*allocator_.unreachableSince) : "";
-	throw ApiError(503, "allocator_unreachable",
-		       fmt::format("{} needs the allocator, and the allocator at {} has not answered{}; nothing was sent. "
-				   "Try again when it is back ('hac-smi' shows when it last answered)",
-				   what, allocator_.url, since));
+	throw Refusal(Refusal::Unavailable, "allocator_unreachable",
+		      fmt::format("{} needs the allocator, and the allocator at {} has not answered{}; nothing was sent. "
+				  "Try again when it is back ('hac-smi' shows when it last answered)",
+				  what, allocator_.url, since));
 }
 
 // Re-reads the devices from the allocator after a change it acknowledged.
@@ -90,7 +91,7 @@ void Agent::deliverOwedRecords()
 		deliverOutbox(std::numeric_limits<TimeMs>::max());
 	} catch (const Error &e) {
 		markUnreachable(e.what());
-		throw ApiError(503, "allocator_unreachable", std::string(e.what()) + "; nothing was changed");
+		throw Refusal(Refusal::Unavailable, "allocator_unreachable", std::string(e.what()) + "; nothing was changed");
 	}
 }
 
@@ -98,15 +99,15 @@ Device Agent::changeAtAllocator(const std::function<Device()> &change)
 {
 	try {
 		return change();
-	} catch (const ApiError &) {
+	} catch (const Refusal &) {
 		throw;
 	} catch (const Error &e) {
 		if (e.code() != ExitCode::AllocatorUnreachable)
 			throw;
 		markUnreachable(e.what());
-		throw ApiError(503, "allocator_unreachable",
-			       fmt::format("the allocator at {} did not answer ({}); if it received the change, hac-smi shows it "
-					   "once the allocator is back", link_.url(), e.what()));
+		throw Refusal(Refusal::Unavailable, "allocator_unreachable",
+			      fmt::format("the allocator at {} did not answer ({}); if it received the change, hac-smi shows it "
+					  "once the allocator is back", link_.url(), e.what()));
 	}
 }
 

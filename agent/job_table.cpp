@@ -18,10 +18,10 @@
 #include <hac/error.hpp>
 #include <hac/json.hpp>
 #include <hac/uuid.hpp>
-#include <service/api_error.hpp>
 
 #include "access.hpp"
 #include "process.hpp"
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -54,12 +54,12 @@ long msLeft(const StartRequest &request)
 	return duration_cast<milliseconds>(request.deadline - steady_clock::now()).count();
 }
 
-ApiError startTimeout(const StartRequest &request, const std::string &why)
+Refusal startTimeout(const StartRequest &request, const std::string &why)
 {
-	return ApiError(504, "start_timeout",
-			fmt::format("the job could not be started within the caller's deadline of {} ms ({}); the command was "
-				    "not run and is not billed; if this repeats, check 'systemctl status hac-agent'",
-				    request.deadlineMs, why));
+	return Refusal(Refusal::TimedOut, "start_timeout",
+		       fmt::format("the job could not be started within the caller's deadline of {} ms ({}); the command was "
+				   "not run and is not billed; if this repeats, check 'systemctl status hac-agent'",
+				   request.deadlineMs, why));
 }
 
 } // namespace
@@ -180,11 +180,11 @@ ProcessInfo JobTable::callersProcess(const Peer &peer, pid_t pid) const
 {
 	auto process = readProcess(pid);
 	if (!process)
-		throw ApiError(404, "process_not_found", fmt::format("no process with pid {}", pid));
+		throw Refusal(Refusal::NotFound, "process_not_found", fmt::format("no process with pid {}", pid));
 	if (peer.uid != 0 && (process->uid != peer.uid || (process->pid != peer.pid && process->parent != peer.pid)))
-		throw ApiError(403, "not_your_process",
-			       fmt::format("pid {} is neither the caller nor a child of the caller owned by the same user; "
-					   "a job is registered by its own process or by the launcher that started it", pid));
+		throw Refusal(Refusal::NotAllowed, "not_your_process",
+			      fmt::format("pid {} is neither the caller nor a child of the caller owned by the same user; "
+					  "a job is registered by its own process or by the launcher that started it", pid));
 	return *process;
 }
 
@@ -237,7 +237,7 @@ void JobTable::reserveInLine(const Peer &peer, bool privileged, const StartReque
 	}
 	unlist.granted = !stopping_;
 	if (stopping_)
-		throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
+		throw Refusal(Refusal::Unavailable, "agent_stopping", "hac-agent is stopping; try again when it is back");
 	Job &job = row.job;
 	job.id = newUuid();
 	if (auto queued = farmQueued_.find(device); queued != farmQueued_.end()) {
@@ -281,21 +281,22 @@ std::list<Job>::iterator JobTable::joinLineLocked(const StartRequest &request, i
 	return waiting_.insert(place, std::move(w));
 }
 
-ApiError JobTable::busyRefusal(const Peer &peer, bool privileged, int device) const
+Refusal JobTable::busyRefusal(const Peer &peer, bool privileged, int device) const
 {
 	if (auto claim = claims_.find(device); claim != claims_.end())
-		return ApiError(409, "device_busy", fmt::format("device {} is being changed ({})", device, claim->second),
-				Json{{"holder", {{"change", claim->second}}}});
+		return Refusal(Refusal::Busy, "device_busy", fmt::format("device {} is being changed ({})", device, claim->second),
+			       Json{{"holder", {{"change", claim->second}}}});
 	auto holding = byDevice_.find(device);
 	if (holding == byDevice_.end())
-		return ApiError(409, "device_busy", fmt::format("device {} is promised to the jobs that waited for it first", device));
+		return Refusal(Refusal::Busy, "device_busy",
+			       fmt::format("device {} is promised to the jobs that waited for it first", device));
 	const Job &holder = holding->second.row.job;
 	bool visible = privileged || holder.uid == peer.uid;
 	std::string command = visible ? holder.command : "(another user's job)";
-	return ApiError(409, "device_busy",
-			fmt::format("device {} is in use by job {} (pid {}: {})", device, holder.id, holder.pid, command),
-			Json{{"holder", {{"job_id", holder.id}, {"pid", holder.pid}, {"command", command},
-					 {"user", userName(holder.uid)}}}});
+	return Refusal(Refusal::Busy, "device_busy",
+		       fmt::format("device {} is in use by job {} (pid {}: {})", device, holder.id, holder.pid, command),
+		       Json{{"holder", {{"job_id", holder.id}, {"pid", holder.pid}, {"command", command},
+					{"user", userName(holder.uid)}}}});
 }
 
 void JobTable::releaseReserved(int device)
@@ -334,7 +335,7 @@ void JobTable::allocate(const StartRequest &request, int device, JobRow &row)
 		Allocation a = [&] {
 			try {
 				return link_.allocate(row.job.id, row.deviceId, msLeft(request) - kStartReserveMs);
-			} catch (const ApiError &e) {
+			} catch (const Refusal &e) {
 				// The job that had the device ended here, but its record, which releases the
 				// device at the allocator, may still be on its way: send it and ask once more,
 				// so the device goes to this job, the first in line, and not to a later one.
@@ -347,11 +348,11 @@ void JobTable::allocate(const StartRequest &request, int device, JobRow &row)
 		}();
 		if (a.gpus > 0)
 			row.job.gpus = a.gpus;
-	} catch (const ApiError &e) {
+	} catch (const Refusal &e) {
 		// A refusal of the allocator's own (4xx, or farm_full): nothing was lent, so the job never
 		// was. Any other 5xx may come from a gateway that passed the request on, so it is
 		// treated as no answer.
-		if (e.status < 500 || e.code == "farm_full") {
+		if (e.kind == Refusal::AllocatorRefused || e.code == "farm_full") {
 			log_.deleteStarting(row.job.id);
 			if (e.code == "farm_full") {
 				std::lock_guard lock(mutex_);
@@ -362,18 +363,18 @@ void JobTable::allocate(const StartRequest &request, int device, JobRow &row)
 		}
 		std::lock_guard lock(mutex_);
 		endLocked(byDevice_.find(device), "allocator_failure", std::nullopt, std::nullopt, false);
-		throw ApiError(503, "allocator_unreachable",
-			       fmt::format("{}; the job was not started and is not billed: check the allocator (hac-smi shows "
-					   "whether the agent reaches it)", e.what()));
+		throw Refusal(Refusal::Unavailable, "allocator_unreachable",
+			      fmt::format("{}; the job was not started and is not billed: check the allocator (hac-smi shows "
+					  "whether the agent reaches it)", e.what()));
 	} catch (const Error &e) {
 		// No answer: the allocation may or may not exist. Ending the job non-billable queues a
 		// usage record, whose delivery releases it.
 		std::lock_guard lock(mutex_);
 		endLocked(byDevice_.find(device), "allocator_failure", std::nullopt, std::nullopt, false);
-		throw ApiError(503, "allocator_unreachable",
-			       fmt::format("the allocator at {} did not answer the allocation ({}); the job was not started and "
-					   "is not billed: check the allocator (hac-smi shows whether the agent reaches it)",
-					   link_.url(), e.what()));
+		throw Refusal(Refusal::Unavailable, "allocator_unreachable",
+			      fmt::format("the allocator at {} did not answer the allocation ({}); the job was not started and "
+					  "is not billed: check the allocator (hac-smi shows whether the agent reaches it)",
+					  link_.url(), e.what()));
 	}
 }
 
@@ -461,9 +462,9 @@ std::map<int, JobTable::Entry>::iterator JobTable::findLocked(const std::string 
 void JobTable::checkOwner(const Peer &peer, bool privileged, const Job &job, const char *verb) const
 {
 	if (!privileged && peer.uid != job.uid)
-		throw ApiError(403, "not_your_job",
-			       fmt::format("job {} belongs to {}; only its owner, root or a member of group {} may {} it",
-					   job.id, userName(job.uid), adminGroup_(), verb));
+		throw Refusal(Refusal::NotAllowed, "not_your_job",
+			      fmt::format("job {} belongs to {}; only its owner, root or a member of group {} may {} it",
+					  job.id, userName(job.uid), adminGroup_(), verb));
 }
 
 // Why a launcher's word that the job's command could not be executed is not believed, or empty.
@@ -493,7 +494,7 @@ Job JobTable::finish(const Peer &peer, bool privileged, const std::string &id, i
 			checkOwner(peer, privileged, row->job, "finish");
 			return row->job;
 		}
-		throw ApiError(404, "job_not_found", fmt::format("no running job {}", id));
+		throw Refusal(Refusal::NotFound, "job_not_found", fmt::format("no running job {}", id));
 	}
 	checkOwner(peer, privileged, it->second.row.job, "finish");
 	if (execFailed) {
@@ -511,7 +512,7 @@ void JobTable::reportMemory(const Peer &peer, bool privileged, const std::string
 	std::lock_guard lock(mutex_);
 	auto it = findLocked(id);
 	if (it == byDevice_.end())
-		throw ApiError(404, "job_not_found", fmt::format("no running job {}", id));
+		throw Refusal(Refusal::NotFound, "job_not_found", fmt::format("no running job {}", id));
 	checkOwner(peer, privileged, it->second.row.job, "report memory for");
 	// Kept in memory and written with the job's end: a report is frequent and not billed.
 	it->second.row.job.memoryUsedMib = mib;
@@ -522,7 +523,7 @@ Job JobTable::reset(const Peer &peer, bool privileged, int device)
 	std::lock_guard lock(mutex_);
 	auto it = byDevice_.find(device);
 	if (it == byDevice_.end() || it->second.starting)
-		throw ApiError(404, "not_running", fmt::format("no job runs on device {}", device));
+		throw Refusal(Refusal::NotFound, "not_running", fmt::format("no job runs on device {}", device));
 	checkOwner(peer, privileged, it->second.row.job, "reset");
 	return endLocked(it, "reset", std::nullopt, std::nullopt, false);
 }
@@ -567,17 +568,19 @@ void JobTable::claimDevice(int device, int waitMs, const std::string &what, cons
 		if (freed_.wait_until(lock, deadline) != std::cv_status::timeout)
 			continue;
 		if (auto claim = claims_.find(device); claim != claims_.end())
-			throw ApiError(409, "device_busy", fmt::format("{}: device {} is being changed ({})", refusal, device, claim->second));
+			throw Refusal(Refusal::Busy, "device_busy",
+				      fmt::format("{}: device {} is being changed ({})", refusal, device, claim->second));
 		if (auto it = byDevice_.find(device); it != byDevice_.end()) {
 			const Job &job = it->second.row.job;
-			throw ApiError(409, "device_in_use", fmt::format("{} while the accelerator is in use (job {}, pid {}: {})",
-									 refusal, job.id, job.pid, job.command),
-				       Json{{"holder", {{"job_id", job.id}, {"pid", job.pid}, {"command", job.command},
-							{"user", userName(job.uid)}}}});
+			throw Refusal(Refusal::Busy, "device_in_use",
+				      fmt::format("{} while the accelerator is in use (job {}, pid {}: {})", refusal, job.id,
+						  job.pid, job.command),
+				      Json{{"holder", {{"job_id", job.id}, {"pid", job.pid}, {"command", job.command},
+						       {"user", userName(job.uid)}}}});
 		}
 	}
 	if (stopping_)
-		throw ApiError(503, "agent_stopping", "hac-agent is stopping; try again when it is back");
+		throw Refusal(Refusal::Unavailable, "agent_stopping", "hac-agent is stopping; try again when it is back");
 	claims_.emplace(device, what);
 }
 

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include <hac/types.hpp>
-#include <service/api_error.hpp>
 #include <service/http_server.hpp>
 
 #include "allocator_link.hpp"
 #include "job_log.hpp"
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -68,7 +68,7 @@ public:
 	// is closed at its last heartbeat and flagged reconstructed.
 	void reconcile();
 
-	// Each throws ApiError for the caller (404, 403, 409 device_busy, 503 ...).
+	// Each throws Refusal for the caller (NotFound, NotAllowed, Busy device_busy, Unavailable ...).
 	// `quote` gives the device's size and price; it is asked again once the job holds the
 	// device, so a job that waited through a resize starts at the new size.
 	// Its steps, each a private method below: check the caller's process, reserve the device in
@@ -91,7 +91,7 @@ public:
 	std::vector<Job> running();
 
 	// Keeps jobs off `device` while an administrator changes it (resize, removal): waits up to
-	// waitMs for its job to end, else throws ApiError 409 device_in_use, "<refusal> while the
+	// waitMs for its job to end, else throws Refusal Busy device_in_use, "<refusal> while the
 	// accelerator is in use (job J, pid P: CMD)". Jobs that ask meanwhile wait, told `what`.
 	void claimDevice(int device, int waitMs, const std::string &what, const std::string &refusal);
 	void releaseDevice(int device);
@@ -143,7 +143,7 @@ private:
 						const JobRow &row);
 	// Why `device` cannot be had now: being changed, held by a job (its command hidden from other
 	// users unless `privileged`), or promised to the jobs that waited first. mutex_ held.
-	ApiError busyRefusal(const Peer &peer, bool privileged, int device) const;
+	Refusal busyRefusal(const Peer &peer, bool privileged, int device) const;
 	// Undoes reserveInLine() for a job that never was.
 	void releaseReserved(int device);
 	// Prices the job at its device's size now that the device is its own, and stores it as

@@ -3,6 +3,7 @@
 // held at the allocator); a refusal waits a back-off and is never dropped, since the record is
 // what the user is billed from.
 #include "agent.hpp"
+#include "refusal.hpp"
 
 #include <random>
 
@@ -10,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
-#include <service/api_error.hpp>
 
 namespace hac {
 
@@ -21,7 +21,7 @@ void Agent::deliverOutbox(TimeMs dueBy)
 		try {
 			link_.recordUsage(item.jobId, item.body);
 			log_.ackOutbox(item.jobId);
-		} catch (const ApiError &e) {
+		} catch (const Refusal &e) {
 			// A refusal is kept and retried slowly, never dropped: the allocator may be fixed,
 			// and the record is what the user is billed from.
 			std::int64_t ceiling = backoffCeilingMs(item.attempts, 1000);
@@ -65,11 +65,11 @@ void Agent::admitJob()
 		std::lock_guard lock(mutex_);
 		url = allocator_.url;
 	}
-	throw ApiError(503, "outbox_full",
-		       fmt::format("new jobs are refused: {} usage record(s) wait for the allocator at {}, the cap set by "
-				   "[outbox] max_records is {}; running jobs still end and are recorded. Try again when "
-				   "the allocator is back (hac-smi shows allocator.outbox_size)", size, url, max),
-		       Json{{"outbox_size", size}, {"outbox_max", max}});
+	throw Refusal(Refusal::Unavailable, "outbox_full",
+		      fmt::format("new jobs are refused: {} usage record(s) wait for the allocator at {}, the cap set by "
+				  "[outbox] max_records is {}; running jobs still end and are recorded. Try again when "
+				  "the allocator is back (hac-smi shows allocator.outbox_size)", size, url, max),
+		      Json{{"outbox_size", size}, {"outbox_max", max}});
 }
 
 } // namespace hac

@@ -57,7 +57,7 @@ GpuView Agent::fetchGpus(std::chrono::milliseconds within, TimeMs reuseMs)
 			std::vector<PhysicalGpu> gpus = link_.allocationGpus(job.id, left.count());
 			gpuViews_.store(job.id, gpus, nowMs());
 			attach(std::move(gpus));
-		} catch (const ApiError &e) {
+		} catch (const Refusal &e) {
 			// The job ended while the allocator was asked: its GPUs are given back, nothing to show.
 			bool stillRuns = false;
 			for (const Job &now : jobs_.running())

@@ -6,7 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/duration.hpp>
-#include <service/api_error.hpp>
+
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -32,13 +33,14 @@ Device Agent::device(std::optional<int> index)
 		if (index ? d.index == *index : d.current)
 			return d;
 	if (devices_.empty() && !allocator_.reachable)
-		throw ApiError(503, "allocator_unreachable",
-			       fmt::format("the agent knows no devices yet: it has not reached the allocator at {} ({}); "
-					   "try again when the allocator answers (hac-smi shows its state)",
-					   allocator_.url, allocator_.lastError.empty() ? "no answer yet" : allocator_.lastError));
+		throw Refusal(Refusal::Unavailable, "allocator_unreachable",
+			      fmt::format("the agent knows no devices yet: it has not reached the allocator at {} ({}); "
+					  "try again when the allocator answers (hac-smi shows its state)",
+					  allocator_.url, allocator_.lastError.empty() ? "no answer yet" : allocator_.lastError));
 	if (devices_.empty())
-		throw ApiError(503, "no_devices", "the allocator lists no devices for this VM's token");
-	throw ApiError(404, "device_not_found", fmt::format("no device {}; this VM has {} device(s)", index.value_or(-1), devices_.size()));
+		throw Refusal(Refusal::Unavailable, "no_devices", "the allocator lists no devices for this VM's token");
+	throw Refusal(Refusal::NotFound, "device_not_found",
+		      fmt::format("no device {}; this VM has {} device(s)", index.value_or(-1), devices_.size()));
 }
 
 std::pair<std::int64_t, std::string> Agent::price(const std::string &sku)
@@ -55,11 +57,11 @@ std::optional<std::int64_t> Agent::timeLimit(std::optional<std::int64_t> request
 	JobSettings jobs = config().jobs;
 	std::optional<std::int64_t> limit = requested ? requested : jobs.defaultTimeLimitSeconds;
 	if (limit && jobs.maxTimeLimitSeconds && *limit > *jobs.maxTimeLimitSeconds)
-		throw ApiError(400, "time_limit_too_long",
-			       fmt::format("the time limit {} is above this VM's maximum of {} ([jobs] max_time_limit in "
-					   "agent.toml); ask for {} or less", formatDuration(*limit),
-					   formatDuration(*jobs.maxTimeLimitSeconds), formatDuration(*jobs.maxTimeLimitSeconds)),
-			       Json{{"time_limit_seconds", *limit}, {"max_time_limit_seconds", *jobs.maxTimeLimitSeconds}});
+		throw Refusal(Refusal::BadInput, "time_limit_too_long",
+			      fmt::format("the time limit {} is above this VM's maximum of {} ([jobs] max_time_limit in "
+					  "agent.toml); ask for {} or less", formatDuration(*limit),
+					  formatDuration(*jobs.maxTimeLimitSeconds), formatDuration(*jobs.maxTimeLimitSeconds)),
+			      Json{{"time_limit_seconds", *limit}, {"max_time_limit_seconds", *jobs.maxTimeLimitSeconds}});
 	return limit;
 }
 

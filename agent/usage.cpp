@@ -7,9 +7,8 @@
 
 #include <fmt/core.h>
 
-#include <service/api_error.hpp>
-
 #include "access.hpp"
+#include "refusal.hpp"
 
 namespace hac {
 
@@ -20,9 +19,9 @@ std::optional<std::uint32_t> scope(const UsageQuery &query, const Peer &peer, bo
 				   const std::string &adminGroup)
 {
 	auto refuse = [&](const std::string &whose) {
-		return ApiError(403, "not_privileged",
-				fmt::format("only root or a member of group '{}' may see {}; without --user and "
-					    "--all-users hac-usage shows your own", adminGroup, whose));
+		return Refusal(Refusal::NotAllowed, "not_privileged",
+			       fmt::format("only root or a member of group '{}' may see {}; without --user and "
+					   "--all-users hac-usage shows your own", adminGroup, whose));
 	};
 	if (query.allUsers) {
 		if (!privileged)
@@ -33,7 +32,7 @@ std::optional<std::uint32_t> scope(const UsageQuery &query, const Peer &peer, bo
 		return peer.uid;
 	std::optional<uid_t> uid = userId(query.user);
 	if (!uid)
-		throw ApiError(404, "user_not_found", fmt::format("there is no user '{}' on this machine", query.user));
+		throw Refusal(Refusal::NotFound, "user_not_found", fmt::format("there is no user '{}' on this machine", query.user));
 	if (*uid != peer.uid && !privileged)
 		throw refuse(fmt::format("the usage of user '{}'", query.user));
 	return *uid;

@@ -23,7 +23,7 @@ struct UsageSources {
 };
 
 // The report `query` asks for, as of `now`. The caller's own jobs unless it asks for another
-// user's or everyone's, which needs `privileged` (ApiError 403 not_privileged; 404 user_not_found
+// user's or everyone's, which needs `privileged` (Refusal NotAllowed not_privileged; NotFound user_not_found
 // for a user that does not exist).
 UsageReport usageReport(const UsageQuery &query, const Peer &peer, bool privileged, const UsageSources &sources,
 			TimeMs now);

@@ -68,6 +68,8 @@ Api::Api(const Config &config, Store &store, SlurmFarm *farm)
 {
 	for (const TokenConfig &t : config_.tokens)
 		tokensByDigest_.emplace(tokenDigest(t.token), &t);
+	for (const NodeTokenConfig &t : config_.nodeTokens)
+		nodeTokensByDigest_.emplace(tokenDigest(t.token), &t);
 }
 
 namespace {
@@ -203,6 +205,7 @@ Response Api::route(const Request &req, std::string &account, const char *&patte
 		// No token, as /v1/version: the figures name no account, token or job (allocator/API.md).
 		{"GET", "/metrics", {false, [](const Api &api, const Request &, P, const TokenConfig *) {
 			Response r;
+			api.metrics_.setNodesReporting(static_cast<double>(api.telemetry_.nodesSince(nowMs() - 60'000)));
 			r.body = api.metrics_.render(api.store_);
 			r.contentType = metrics::kContentType;
 			return r;
@@ -216,6 +219,13 @@ Response Api::route(const Request &req, std::string &account, const char *&patte
 		}}},
 		{"DELETE", "/v1/allocations/{}", {true, [](const Api &api, const Request &, P p, const TokenConfig *c) {
 			return api.release(p[0], *c);
+		}}},
+		{"GET", "/v1/allocations/{}/gpus", {true, [](const Api &api, const Request &, P p, const TokenConfig *c) {
+			return api.allocationGpus(p[0], *c);
+		}}},
+		// A farm node's credential, not a device token: checked by reportTelemetry for its node.
+		{"POST", "/v1/nodes/{}/telemetry", {false, [](const Api &api, const Request &r, P p, const TokenConfig *) {
+			return api.reportTelemetry(r, p[0]);
 		}}},
 		{"GET", "/v1/devices", {true, [](const Api &api, const Request &, P, const TokenConfig *c) {
 			return api.listDevices(*c);
@@ -246,26 +256,64 @@ Response Api::route(const Request &req, std::string &account, const char *&patte
 	return endpoint.answer(*this, req, params, caller);
 }
 
-const TokenConfig &Api::authenticate(const Request &req) const
+namespace {
+
+// The token of 'Authorization: Bearer <token>', or a 401 saying what is wrong with the header;
+// `kind` names the credential expected ("device token", "node token").
+std::string bearerToken(const Request &req, const char *kind)
 {
 	std::string header = trim(req.header("authorization"));
 	if (header.empty())
-		throw ApiError{401, "unauthorized", "the Authorization header is missing; send 'Authorization: Bearer <device token>'"}
+		throw ApiError{401, "unauthorized", fmt::format("the Authorization header is missing; send 'Authorization: Bearer <{}>'", kind)}
 			.withHeader("WWW-Authenticate", "Bearer");
 	if (header.size() < 7 || lower(header.substr(0, 7)) != "bearer ")
-		throw ApiError{401, "unauthorized", "the Authorization header is not 'Bearer <device token>'"}
+		throw ApiError{401, "unauthorized", fmt::format("the Authorization header is not 'Bearer <{}>'", kind)}
 			.withHeader("WWW-Authenticate", "Bearer");
-	std::string token = trim(header.substr(7));
-	// Found by its digest, then compared in constant time; one lookup whatever the number of tokens
-	// (a fleet's allocator knows thousands).
-	const TokenConfig *found = nullptr;
-	if (auto it = tokensByDigest_.find(tokenDigest(token)); it != tokensByDigest_.end() && sameSecret(it->second->token, token))
-		found = it->second;
+	return trim(header.substr(7));
+}
+
+// Found by its digest, then compared in constant time; one lookup whatever the number of tokens
+// (a fleet's allocator knows thousands).
+template <typename T>
+const T *findToken(const std::unordered_map<std::string, const T *> &byDigest, const std::string &digest,
+		   const std::string &token)
+{
+	auto it = byDigest.find(digest);
+	return it != byDigest.end() && sameSecret(it->second->token, token) ? it->second : nullptr;
+}
+
+} // namespace
+
+const TokenConfig &Api::authenticate(const Request &req) const
+{
+	std::string token = bearerToken(req, "device token");
+	std::string digest = tokenDigest(token);
+	if (const TokenConfig *found = findToken(tokensByDigest_, digest, token))
+		return *found;
+	if (findToken(nodeTokensByDigest_, digest, token))
+		throw ApiError{403, "not_a_device_token", "this is a farm node's credential ([[node_token]]); it can only "
+			       "report telemetry (POST /v1/nodes/{node}/telemetry)"};
+	throw ApiError{401, "unknown_token", "this allocator does not know the device token; check the agent's "
+		       "token file against the allocator's [[token]] list"}
+		.withHeader("WWW-Authenticate", "Bearer");
+}
+
+void Api::authenticateNode(const Request &req, const std::string &node) const
+{
+	std::string token = bearerToken(req, "node token");
+	std::string digest = tokenDigest(token);
+	const NodeTokenConfig *found = findToken(nodeTokensByDigest_, digest, token);
+	if (!found && findToken(tokensByDigest_, digest, token))
+		throw ApiError{403, "not_a_node_credential", "a device token cannot report a node's figures; give "
+			       "hac-node-report a credential of the allocator's [[node_token]] list"};
 	if (!found)
-		throw ApiError{401, "unknown_token", "this allocator does not know the device token; check the agent's "
-			       "token file against the allocator's [[token]] list"}
+		throw ApiError{401, "unknown_token", "this allocator does not know the node credential; check "
+			       "hac-node-report's --token-file against the allocator's [[node_token]] list"}
 			.withHeader("WWW-Authenticate", "Bearer");
-	return *found;
+	if (!found->allows(node))
+		throw ApiError{403, "node_not_allowed",
+			       fmt::format("this credential may not report for node '{}'; its [[node_token]] allows {}",
+					   node, fmt::join(found->nodes, ", "))};
 }
 
 Response Api::version() const
@@ -506,6 +554,53 @@ Response Api::release(const std::string &rawJobId, const TokenConfig &caller) co
 		throw ApiError{404, "unknown_allocation",
 			       fmt::format("there is no allocation for job {} under this token", jobId)};
 	return Response::json(200, {{"job_id", jobId}, {"released_at", formatTime(r.releasedAt)}});
+}
+
+Response Api::reportTelemetry(const Request &req, const std::string &node) const
+{
+	if (!validNodeName(node))
+		throw badRequest(fmt::format("'{}' in the path is not a node name (1 to 64 of A-Z a-z 0-9 . - _)",
+					     printable(node)));
+	authenticateNode(req, node);
+	NodeReport report = parseNodeReport(requestBody(req.body, false), nowMs());
+	Json answer{{"node", node}, {"gpus", report.gpus.size()}, {"received_at", formatTime(report.receivedAt)}};
+	telemetry_.report(node, std::move(report));
+	return Response::json(200, answer);
+}
+
+Response Api::allocationGpus(const std::string &rawJobId, const TokenConfig &caller) const
+{
+	std::string jobId = lower(rawJobId);
+	if (!isUuid(jobId))
+		throw badRequest(fmt::format("'{}' in the path is not a job id (a UUID)", printable(rawJobId)));
+	std::optional<Allocation> a = store_.allocation(jobId);
+	// Another account's job is answered as no job at all: its existence is not ours to tell.
+	if (!a || a->account != caller.name)
+		throw ApiError{404, "unknown_allocation",
+			       fmt::format("there is no allocation for job {} under this token", jobId)};
+	if (a->releasedAt)
+		throw ApiError{409, "allocation_released",
+			       fmt::format("job {}'s GPUs were given back at {}", jobId, formatTime(*a->releasedAt)),
+			       {{"released_at", formatTime(*a->releasedAt)}}};
+	const Sku *sku = config_.catalog.find(a->sku);
+	TimeMs now = nowMs();
+	Json gpus = Json::array();
+	for (const PlacedGpu &g : a->placement) {
+		GpuView v;
+		v.place = g;
+		if (auto reported = telemetry_.gpu(g.node, g.gpu)) {
+			v.source = FigureSource::Node;
+			v.figures = reported->first;
+			v.sampledAt = reported->second;
+		} else if (!farm_) {
+			// Nobody reports the simulated farm's GPUs: it makes its own figures, marked as such.
+			v.source = FigureSource::Simulated;
+			v.figures = simulatedFigures(jobId, g, sku ? std::int64_t{sku->gpuMemoryGib} * 1024 : 0, now);
+			v.sampledAt = now;
+		}
+		gpus.push_back(gpuViewJson(v));
+	}
+	return Response::json(200, {{"job_id", jobId}, {"sku", a->sku}, {"gpus", gpus}});
 }
 
 namespace {

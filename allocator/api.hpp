@@ -11,6 +11,7 @@
 #include "releases.hpp"
 #include "slurm_farm.hpp"
 #include "store.hpp"
+#include "telemetry.hpp"
 
 namespace hac::allocator {
 
@@ -30,6 +31,7 @@ public:
 private:
 	Response route(const Request &request, std::string &account, const char *&pattern) const;
 	const TokenConfig &authenticate(const Request &request) const;
+	void authenticateNode(const Request &request, const std::string &node) const;
 	static std::string tokenDigest(const std::string &token);
 
 	Response version() const;
@@ -45,13 +47,17 @@ private:
 	Response release(const std::string &jobId, const TokenConfig &caller) const;
 	Response recordUsage(const Request &request, const TokenConfig &caller) const;
 	Response listUsage(const Request &request, const TokenConfig &caller) const;
+	Response reportTelemetry(const Request &request, const std::string &node) const;
+	Response allocationGpus(const std::string &jobId, const TokenConfig &caller) const;
 
 	const Config &config_;
 	Store &store_;
 	SlurmFarm *farm_;
 	std::unordered_map<std::string, const TokenConfig *> tokensByDigest_;   // SHA-256 of each token
+	std::unordered_map<std::string, const NodeTokenConfig *> nodeTokensByDigest_;
 	Releases releases_;
 	mutable AllocatorMetrics metrics_;
+	mutable Telemetry telemetry_;
 };
 
 } // namespace hac::allocator

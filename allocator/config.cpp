@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <fnmatch.h>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -188,6 +189,33 @@ Catalog readCatalog(const ConfigSection &root, const Inventory &inv)
 }
 
 
+// A table's token = "..." or token_file = "PATH": long, printable, and given to nobody else, device
+// or node.
+std::string readTokenSecret(const ConfigSection &sec, const fs::path &base, const std::vector<TokenConfig> &tokens,
+			    const std::vector<NodeTokenConfig> &nodeTokens)
+{
+	auto inline_ = sec.string("token");
+	auto file = sec.string("token_file");
+	if (inline_ && file)
+		sec.fail("token_file", "give either token or token_file, not both");
+	if (!inline_ && !file)
+		sec.fail({}, "needs token = \"...\" or token_file = \"PATH\"");
+	const char *key = inline_ ? "token" : "token_file";
+	std::string token = inline_ ? *inline_ : readSecretFile(sec, "token_file", resolve(base, *file));
+	if (token.size() < kMinTokenLength)
+		sec.fail(key, fmt::format("the token is shorter than {} characters; use a long random one "
+					  "(e.g. 'openssl rand -hex 16')", kMinTokenLength));
+	if (std::any_of(token.begin(), token.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
+		sec.fail(key, "the token contains spaces or control characters");
+	for (const TokenConfig &other : tokens)
+		if (other.token == token)
+			sec.fail(key, fmt::format("the same token is already given to account '{}'", other.name));
+	for (const NodeTokenConfig &other : nodeTokens)
+		if (other.token == token)
+			sec.fail(key, "the same token is already given to a [[node_token]]");
+	return token;
+}
+
 // `inv`: the simulated farm every device's SKU must fit in; null for Slurm, whose partition the
 // allocator learns only when it submits.
 TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Catalog &catalog,
@@ -204,22 +232,7 @@ TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Cata
 			sec.fail("name", fmt::format("account '{}' is named by two [[token]] tables", *name));
 	t.name = *name;
 
-	auto inline_ = sec.string("token");
-	auto file = sec.string("token_file");
-	if (inline_ && file)
-		sec.fail("token_file", "give either token or token_file, not both");
-	if (!inline_ && !file)
-		sec.fail({}, "needs token = \"...\" or token_file = \"PATH\"");
-	const char *tokenKey = inline_ ? "token" : "token_file";
-	t.token = inline_ ? *inline_ : readSecretFile(sec, "token_file", resolve(base, *file));
-	if (t.token.size() < kMinTokenLength)
-		sec.fail(tokenKey, fmt::format("the token is shorter than {} characters; use a long random one "
-					       "(e.g. 'openssl rand -hex 16')", kMinTokenLength));
-	if (std::any_of(t.token.begin(), t.token.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
-		sec.fail(tokenKey, "the token contains spaces or control characters");
-	for (const TokenConfig &other : earlier)
-		if (other.token == t.token)
-			sec.fail(tokenKey, fmt::format("the same token is already given to account '{}'", other.name));
+	t.token = readTokenSecret(sec, base, earlier, {});
 
 	t.maxDevices = static_cast<int>(sec.integer("max_devices", 1, 1, 64));
 
@@ -252,6 +265,24 @@ TokenConfig readToken(const ConfigSection &sec, const fs::path &base, const Cata
 			sec.fail("devices", fmt::format("{} devices exceed max_devices = {}", devices->size(), t.maxDevices));
 		t.devices = *devices;
 	}
+	sec.finish();
+	return t;
+}
+
+// [[node_token]]: a farm node's credential for POST /v1/nodes/{node}/telemetry, and the nodes it
+// may report for. Distinct from every device token: a VM's token cannot forge a node's figures.
+NodeTokenConfig readNodeToken(const ConfigSection &sec, const fs::path &base, const std::vector<TokenConfig> &tokens,
+			      const std::vector<NodeTokenConfig> &earlier)
+{
+	NodeTokenConfig t;
+	t.token = readTokenSecret(sec, base, tokens, earlier);
+	auto nodes = sec.strings("nodes");
+	if (!nodes || nodes->empty())
+		sec.fail("nodes", "missing; list the node names (shell patterns such as \"gpu-*\") this credential reports for");
+	for (const std::string &n : *nodes)
+		if (n.empty() || n.size() > 64)
+			sec.fail("nodes", fmt::format("'{}' is not a node name pattern (1 to 64 characters)", n));
+	t.nodes = *nodes;
 	sec.finish();
 	return t;
 }
@@ -319,6 +350,12 @@ std::optional<NodeSplit> splitOverNodes(int gpus, int gpusPerNode)
 	return NodeSplit{nodes, gpus / nodes};
 }
 
+bool NodeTokenConfig::allows(const std::string &node) const
+{
+	return std::any_of(nodes.begin(), nodes.end(),
+			   [&](const std::string &pattern) { return fnmatch(pattern.c_str(), node.c_str(), 0) == 0; });
+}
+
 std::optional<ListenAddress> parseListen(std::string_view text)
 {
 	auto colon = text.rfind(':');
@@ -384,6 +421,8 @@ Config loadConfig(const std::string &file)
 	const Inventory *simulated = c.backend == Backend::Simulated ? &c.inventory : nullptr;
 	for (const ConfigSection &sec : root.tables("token"))
 		c.tokens.push_back(readToken(sec, base, c.catalog, simulated, c.tokens));
+	for (const ConfigSection &sec : root.tables("node_token"))
+		c.nodeTokens.push_back(readNodeToken(sec, base, c.tokens, c.nodeTokens));
 	c.releases = readReleases(root, base);
 	c.tls = readTls(root, base);
 	root.finish();

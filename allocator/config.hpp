@@ -23,6 +23,15 @@ struct TokenConfig {
 	std::vector<std::string> devices;      // SKUs of the devices created when the account is new
 };
 
+// A farm node's credential ([[node_token]]): it may report the figures of the nodes whose names
+// match one of `nodes` (shell patterns).
+struct NodeTokenConfig {
+	std::string token;
+	std::vector<std::string> nodes;
+
+	bool allows(const std::string &node) const;
+};
+
 struct ListenAddress {
 	std::string host = "127.0.0.1";
 	int port = 7070;
@@ -58,6 +67,7 @@ struct Config {
 	SlurmConfig slurm;             // backend = "slurm"
 	Catalog catalog;
 	std::vector<TokenConfig> tokens;
+	std::vector<NodeTokenConfig> nodeTokens;
 	ReleasesConfig releases;
 	ServerTls tls;                 // [tls]: HTTPS when given; plain HTTP (loopback development) otherwise
 };

@@ -31,6 +31,8 @@ AllocatorMetrics::AllocatorMetrics(const Config &config)
 	  agentsSeen_(registry_.gauge("hac_allocator_agents_seen", "Agents (account and hostname) that registered within "
 				      "their last heartbeat interval (the heartbeat_seconds each sends, 30 if none, "
 				      "plus 5 s).")),
+	  nodesReporting_(registry_.gauge("hac_allocator_nodes_reporting", "Farm nodes whose last telemetry report "
+					  "(POST /v1/nodes/{node}/telemetry) arrived within the last 60 s.")),
 	  farmFull_(registry_.counter("hac_allocator_farm_full_total", "Allocations refused with 503 farm_full.")),
 	  requests_(registry_.counter("hac_allocator_requests_total", "Requests answered, by route and HTTP status.",
 				      {"method", "route", "code"})),
@@ -55,6 +57,7 @@ AllocatorMetrics::AllocatorMetrics(const Config &config)
 		backendErrors_.touch({"simulated", operation});
 	}
 	queueLength_.set(0);
+	nodesReporting_.set(0);
 }
 
 AllocatorMetrics::BackendCall::BackendCall(AllocatorMetrics &metrics, std::string backend, std::string operation)

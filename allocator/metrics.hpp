@@ -55,6 +55,7 @@ public:
 	// A request answered: `route` is its route's pattern, or "other".
 	void request(std::string_view method, std::string_view route, int status, double seconds);
 	void farmFull() { farmFull_.inc(); }
+	void setNodesReporting(double nodes) { nodesReporting_.set(nodes); }
 	// A new usage record stored (not a replay), with the GPU-minutes it bills.
 	void usageRecorded(const std::string &sku, std::int64_t gpuMinutes);
 	// An agent registered; it says how often it will again (its heartbeat_seconds).
@@ -74,6 +75,7 @@ private:
 	metrics::Gauge &allocations_;
 	metrics::Gauge &queueLength_;
 	metrics::Gauge &agentsSeen_;
+	metrics::Gauge &nodesReporting_;
 	metrics::Counter &farmFull_;
 	metrics::Counter &requests_;
 	metrics::Histogram &latency_;

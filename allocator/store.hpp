@@ -170,6 +170,8 @@ public:
 			const Catalog &catalog);
 	AllocateResult commit(const std::string &account, const std::string &jobId, const std::string &deviceId,
 			      const Catalog &catalog, std::int64_t hold, std::vector<PlacedGpu> placement);
+	// The allocation of `jobId`, held or released, whichever account's.
+	std::optional<Allocation> allocation(const std::string &jobId);
 	// Gives the job's GPUs back; a job still queued in Slurm leaves the queue (found too).
 	ReleaseResult release(const std::string &account, const std::string &jobId);
 

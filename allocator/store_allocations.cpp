@@ -296,4 +296,10 @@ ReleaseResult Store::release(const std::string &account, const std::string &jobI
 	return r;
 }
 
+std::optional<Allocation> Store::allocation(const std::string &jobId)
+{
+	std::lock_guard lock(mutex_);
+	return loadAllocation(db_, jobId);
+}
+
 } // namespace hac::allocator

@@ -77,3 +77,10 @@ bench() {
 @test "fleet.sh: a simulated fleet against the allocator, its invariants checked" {
 	bench fleet 11
 }
+
+@test "fleet_slurm.sh: the fleet on the allocator's Slurm backend, Slurm drained, its invariants checked" {
+	bench fleet_slurm 14
+	# Nothing of the fleet left in Slurm, and the load ran on the Slurm backend.
+	jq -se 'map(select(.bench | endswith("after the drain"))) | length == 1 and .[0].median == 0' "$BATS_TEST_TMPDIR/fleet_slurm.out"
+	jq -se 'map(select(.backend == "slurm")) | length == 14' "$BATS_TEST_TMPDIR/fleet_slurm.out"
+}

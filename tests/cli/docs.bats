@@ -10,15 +10,15 @@ load ../lib/common
 # completions/{bash/TOOL,zsh/_TOOL,fish/TOOL.fish}, or the test fails; one missing from the build
 # makes the test a skip naming it (after the others are checked), never a pass. Add a tool here
 # when its man page lands.
-TOOLS=(hac-smi hac-run hac-usage hac-resize hac-update hac-agent hac-allocator hac-release)
+TOOLS=(hac-smi hac-run hac-usage hac-resize hac-update hac-agent hac-allocator hac-release hac-node-report)
 
 teardown() { stop_all; }
 
-# Prints the path of tool $1 in the build (tools/TOOL/, agent/ or allocator/), or nothing: a copy
-# installed on the machine does not count.
+# Prints the path of tool $1 in the build (tools/TOOL/, agent/, allocator/ or node-report/), or
+# nothing: a copy installed on the machine does not count.
 built_tool() {
 	local path
-	for path in "$BUILD/tools/$1/$1" "$BUILD/agent/$1" "$BUILD/allocator/$1"; do
+	for path in "$BUILD/tools/$1/$1" "$BUILD/agent/$1" "$BUILD/allocator/$1" "$BUILD/node-report/$1"; do
 		[[ -x $path ]] && { echo "$path"; return; }
 	done
 }

@@ -47,8 +47,9 @@ expect_files() {
 	((${#missing[@]} == 0)) || { printf 'missing: %s\n' "${missing[@]}"; false; }
 }
 
-@test "packaging: dpkg-buildpackage builds hac, hac-allocator, libhac1 and libhac-dev" {
-	ls "$DEB_DIR"/hac_*.deb "$DEB_DIR"/hac-allocator_*.deb "$DEB_DIR"/libhac1_*.deb "$DEB_DIR"/libhac-dev_*.deb
+@test "packaging: dpkg-buildpackage builds hac, hac-allocator, hac-node-report, libhac1 and libhac-dev" {
+	ls "$DEB_DIR"/hac_*.deb "$DEB_DIR"/hac-allocator_*.deb "$DEB_DIR"/hac-node-report_*.deb \
+		"$DEB_DIR"/libhac1_*.deb "$DEB_DIR"/libhac-dev_*.deb
 }
 
 @test "packaging: lintian reports no errors" {
@@ -120,6 +121,21 @@ expect_files() {
 		usr/share/doc/hac-allocator/examples/allocator.toml usr/share/doc/hac-allocator/copyright
 	"$root/usr/bin/hac-allocator" --version
 	"$root/usr/bin/hac-release" --version
+}
+
+@test "packaging: hac-node-report holds the reporter, its unit (enabled, not started), man page and completions" {
+	root=$(unpack hac-node-report)
+	expect_files "$root" usr/sbin/hac-node-report lib/systemd/system/hac-node-report.service \
+		usr/share/man/man8/hac-node-report.8.gz usr/share/bash-completion/completions/hac-node-report \
+		usr/share/zsh/vendor-completions/_hac-node-report usr/share/fish/vendor_completions.d/hac-node-report.fish
+	grep -qx 'ExecStart=/usr/sbin/hac-node-report --token-file %d/node-token $HAC_NODE_REPORT_ARGS' \
+		"$root/lib/systemd/system/hac-node-report.service"
+	"$root/usr/sbin/hac-node-report" --version
+	dir=$BATS_TEST_TMPDIR/control
+	dpkg-deb -e "$(ls "$DEB_DIR"/hac-node-report_*.deb)" "$dir"
+	grep -q 'deb-systemd-helper.*enable.*hac-node-report.service' "$dir/postinst"
+	run grep -c 'deb-systemd-invoke.*start' "$dir/postinst"
+	[[ $output == 0 ]]
 }
 
 @test "packaging: libhac1 holds libhac.so.1, exporting only hac_* functions; libhac-dev holds hac.h and the link for -lhac" {

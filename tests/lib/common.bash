@@ -2,7 +2,7 @@
 # temporary directory. Load with: load ../lib/common
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${HAC_BUILD:-$REPO/build}
-export PATH="$BUILD/tools/hac-smi:$BUILD/tools/hac-run:$BUILD/tools/hac-resize:$BUILD/tools/hac-usage:$BUILD/tools/hac-update:$BUILD/agent:$BUILD/allocator:$PATH"
+export PATH="$BUILD/tools/hac-smi:$BUILD/tools/hac-run:$BUILD/tools/hac-resize:$BUILD/tools/hac-usage:$BUILD/tools/hac-update:$BUILD/agent:$BUILD/allocator:$BUILD/node-report:$PATH"
 unset HAC_SOCKET HAC_CONFIG HAC_VISIBLE_DEVICE
 
 TEST_TOKEN=hac-test-token-0123456789abcdef

@@ -8,12 +8,12 @@
 #include <hac/billing.hpp>
 #include <hac/error.hpp>
 #include <hac/usage.hpp>
-#include <service/api_error.hpp>
 
 #include "agent_config.hpp"
 #include "allocator_link.hpp"
 #include "job_log.hpp"
 #include "job_table.hpp"
+#include "refusal.hpp"
 #include "temp_dir.hpp"
 #include "usage.hpp"
 #include "usage_log.hpp"
@@ -228,15 +228,15 @@ TEST_CASE("only root or the admin group sees another user's usage or everyone's"
 	try {
 		usageReport(q, me, false, sources, kDec1);
 		FAIL("no refusal");
-	} catch (const ApiError &e) {
-		CHECK(e.status == 403);
+	} catch (const Refusal &e) {
+		CHECK(e.kind == Refusal::NotAllowed);
 		CHECK(std::string(e.what()).find("group 'hac-admin'") != std::string::npos);
 	}
 	CHECK(usageReport(q, me, true, sources, kDec1).totals.at(0).jobs == 2);
 
 	q.allUsers = false;
 	q.user = "1001";
-	CHECK_THROWS_AS(usageReport(q, me, false, sources, kDec1), ApiError);
+	CHECK_THROWS_AS(usageReport(q, me, false, sources, kDec1), Refusal);
 	CHECK(usageReport(q, me, true, sources, kDec1).rows.at(0).jobs == 1);
 	q.user = "1000"; // oneself by number needs no privilege
 	CHECK(usageReport(q, me, false, sources, kDec1).rows.at(0).jobs == 1);
@@ -244,8 +244,8 @@ TEST_CASE("only root or the admin group sees another user's usage or everyone's"
 	try {
 		usageReport(q, me, true, sources, kDec1);
 		FAIL("no refusal");
-	} catch (const ApiError &e) {
-		CHECK(e.status == 404);
+	} catch (const Refusal &e) {
+		CHECK(e.kind == Refusal::NotFound);
 	}
 
 	// Reconciling needs the allocator: its absence is the allocator's error, not an empty answer.

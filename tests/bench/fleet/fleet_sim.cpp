@@ -10,6 +10,13 @@
 //   hac-bench-fleet run --url URL --agents N [--compress C] ...          the fleet; rows on stdout
 //   hac-bench-fleet check --database DB --billed FILE                    the invariants, afterwards
 //
+// By default the simulated farm is sized to the load (--busy of it in phase 1). With --farm-nodes K
+// the farm is given, as a Slurm farm is, and the load is sized to it: the job interval is chosen so
+// that phase 1 keeps K nodes --busy full. `config --slurm unix:PATH` writes the allocator's config
+// for the Slurm backend (slurmrestd on that socket, --partition, a short queue_seconds), and
+// `check --slurm-checks` also wants every allocation held by a Slurm job of its own and no hold or
+// cancel left. The GPU check keys on the placement's node, a name (Slurm's f01..) or a number.
+//
 // Time is simulated: sim seconds = wall seconds x --compress. A run is bounded in wall time and
 // requests (--max-wall, --max-requests) and stops by itself: after phase 1 (jobs sized so the farm
 // is --busy full) and phase 2 (--overload x that), no job starts, every job running ends at once,
@@ -64,6 +71,8 @@ struct Sizing {
 	double durationSigma = 1.0;
 	double busy = 0.7;           // phase 1: the farm's expected busy fraction
 	int gpusPerNode = 8;
+	int farmNodes = 0;           // --farm-nodes: a farm of this size is given (Slurm's), and the
+	                             // job interval is sized to it instead of the farm to the load
 
 	double meanDurationS() const { return durationMedianS * std::exp(durationSigma * durationSigma / 2); }
 };
@@ -98,8 +107,22 @@ double expectedBusyGpus(const Sizing &s)
 
 int farmNodes(const Sizing &s)
 {
+	if (s.farmNodes > 0)
+		return s.farmNodes;
 	double gpus = expectedBusyGpus(s) / s.busy;
 	return std::max(1, static_cast<int>(std::lround(gpus / s.gpusPerNode)));
+}
+
+// For a given farm (--farm-nodes): the mean time between a job's arrivals at one agent that keeps
+// it --busy full (Little's law again: busy GPUs = the fleet's GPUs x mean duration / interval).
+void fitToFarm(Sizing &s)
+{
+	if (s.farmNodes <= 0)
+		return;
+	double fleetGpus = 0;
+	for (int i = 0; i < s.agents; ++i)
+		fleetGpus += skuOf(i).gpus;
+	s.jobIntervalS = fleetGpus * s.meanDurationS() / (s.busy * s.farmNodes * s.gpusPerNode);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,6 +144,7 @@ struct RunOptions {
 	std::string database;
 	unsigned seed = 15;
 	int nodes = 0;                         // for the rows
+	std::string backend = "simulated";     // the allocator's placement backend, for the rows
 };
 
 enum class Kind { Register, Allocate, Usage };
@@ -140,6 +164,7 @@ struct Agent {
 	bool registerInFlight = false;
 	bool crashed = false;
 	unsigned generation = 0; // bumped on a crash: events and answers of before are ignored
+	unsigned arrivals = 0;   // bumped when phase 2 starts: the next arrival drawn at phase 1's rate is dropped
 	int pending = 0;         // jobs arrived, not started
 	JobState state = JobState::None;
 	std::string jobId;
@@ -165,13 +190,14 @@ struct Request {
 	std::int64_t cost = 0;             // Usage: what the simulator bills
 };
 
-enum class EventKind { Heartbeat, Arrival, JobEnd, Retry, Crash, Restart, Resend, Drain };
+enum class EventKind { Heartbeat, Arrival, JobEnd, Retry, Crash, Restart, Resend, Overload, Drain };
 struct Event {
 	Clock::time_point at;
 	EventKind kind;
 	int agent;
 	unsigned generation;
 	std::shared_ptr<Request> request;  // Resend
+	unsigned arrivals = 0;             // Arrival: the agent's arrival draw it belongs to
 	bool operator>(const Event &o) const { return at > o.at; }
 };
 
@@ -309,6 +335,7 @@ private:
 	std::unordered_map<CURL *, std::shared_ptr<Request>> inFlight_;
 	Clock::time_point start_;
 	bool draining_ = false;
+	bool overloaded_ = false; // phase 2
 	bool stopped_ = false;   // the bounds were hit
 	long sent_ = 0;
 
@@ -585,9 +612,10 @@ void Fleet::endJob(Agent &a, hac::TimeMs endedAt, const char *reason, bool billa
 
 void Fleet::nextArrival(Agent &a)
 {
-	double s = simSeconds();
-	double rate = 1 / o_.sizing.jobIntervalS * (s >= o_.phase1S ? o_.overload : 1.0);
-	schedule(wallAfterSim(exponential(1 / rate)), EventKind::Arrival, a.id);
+	double rate = 1 / o_.sizing.jobIntervalS * (overloaded_ ? o_.overload : 1.0);
+	Event e{wallAfterSim(exponential(1 / rate)), EventKind::Arrival, a.id, a.generation, nullptr};
+	e.arrivals = a.arrivals;
+	events_.push(std::move(e));
 }
 
 // The agent's process dies: what it had in flight is lost, its job's process with it. After the
@@ -620,6 +648,18 @@ void Fleet::crash(Agent &a)
 
 void Fleet::handle(const Event &e)
 {
+	if (e.kind == EventKind::Overload) {
+		// Phase 2. Each agent's next arrival was drawn at phase 1's rate, often further away than
+		// phase 2 lasts (a job every 22 simulated minutes per agent on the 20-node Slurm farm):
+		// drawn again at the new rate (arrivals are memoryless), so the farm sees 110% at once.
+		overloaded_ = true;
+		for (Agent &a : agents_) {
+			++a.arrivals;
+			if (!a.crashed)
+				nextArrival(a);
+		}
+		return;
+	}
 	if (e.kind == EventKind::Drain) {
 		draining_ = true;
 		hac::TimeMs now = simNow();
@@ -647,7 +687,7 @@ void Fleet::handle(const Event &e)
 		schedule(wallAfterSim(30 * uniform(0.8, 1.2)), EventKind::Heartbeat, a.id);
 		return;
 	case EventKind::Arrival:
-		if (!active())
+		if (!active() || e.arrivals != a.arrivals)
 			return;
 		++a.pending;
 		startJob(a);
@@ -680,6 +720,7 @@ void Fleet::handle(const Event &e)
 		++replays_;
 		enqueue(e.request);
 		return;
+	case EventKind::Overload:
 	case EventKind::Drain:
 		return;
 	}
@@ -697,6 +738,11 @@ int Fleet::run()
 	fmt::print(stderr, "hac-bench-fleet: {} agents, {}x compression, {:.0f}+{:.0f} simulated s ({:.0f} s wall), "
 		   "bounds {:.0f} s and {} requests, {} connections\n", s.agents, o_.compress, o_.phase1S, o_.phase2S,
 		   plannedWall, maxWall, maxRequests, o_.connections);
+	fmt::print(stderr, "hac-bench-fleet: {} backend, {} nodes x {} GPUs; a job every {:.0f} simulated s per agent "
+		   "(mean {:.0f} s, {:.2f} wall s), {:.1f} GPUs busy on average in phase 1 ({:.0f}%), {:.2f} jobs/wall s\n",
+		   o_.backend, o_.nodes, s.gpusPerNode, s.jobIntervalS, s.meanDurationS(), s.meanDurationS() / o_.compress,
+		   expectedBusyGpus(s), 100 * expectedBusyGpus(s) / (o_.nodes * s.gpusPerNode),
+		   s.agents / s.jobIntervalS * o_.compress);
 
 	start_ = Clock::now();
 	// Registrations spread over the first heartbeat period; arrivals from then on.
@@ -704,6 +750,7 @@ int Fleet::run()
 		schedule(wallAfterSim(uniform(0, 30)), EventKind::Heartbeat, a.id);
 		schedule(wallAfterSim(uniform(0, 30) + exponential(s.jobIntervalS)), EventKind::Arrival, a.id);
 	}
+	events_.push(Event{wallAfterSim(o_.phase1S), EventKind::Overload, 0, 0, nullptr});
 	int crashes = std::max(1, static_cast<int>(std::lround(s.agents * o_.crashRate)));
 	for (int i = 0; i < crashes; ++i)
 		schedule(wallAfterSim(uniform(0.1, 0.9) * simTotal), EventKind::Crash,
@@ -800,7 +847,8 @@ int Fleet::run()
 
 	// Rows.
 	std::string what = o_.label.empty() ? fmt::format("fleet N={}", s.agents) : o_.label;
-	Json common{{"agents", s.agents}, {"compress", o_.compress}, {"nodes", o_.nodes},
+	Json common{{"agents", s.agents}, {"compress", o_.compress}, {"nodes", o_.nodes}, {"backend", o_.backend},
+		    {"job_interval_s", s.jobIntervalS},
 		    {"simulated_s", simTotal}, {"wall_s", wall}, {"jobs", jobs_}, {"allocations", allocations_},
 		    {"usage_records", records_}, {"requests", sent_}};
 	auto latencyRow = [&](Kind k, const std::string &name, std::optional<double> target) {
@@ -819,7 +867,8 @@ int Fleet::run()
 				target ? "target: p99 < 20 ms (issue 15)" : "", target ? std::vector<double>{*target} : std::vector<double>{},
 				false, x);
 	};
-	latencyRow(Kind::Allocate, "allocate", 20.0);
+	// The 20 ms aim is the simulated backend's; on Slurm an allocation waits for its scheduler.
+	latencyRow(Kind::Allocate, "allocate", o_.backend == "slurm" ? std::nullopt : std::optional<double>(20.0));
 	latencyRow(Kind::Usage, "usage record", std::nullopt);
 	latencyRow(Kind::Register, "register (heartbeat)", std::nullopt);
 	{
@@ -875,7 +924,7 @@ int Fleet::run()
 // ---------------------------------------------------------------------------------------------
 // The invariants, on the allocator's database once it is stopped.
 
-int check(const std::string &database, const std::string &billedFile)
+int check(const std::string &database, const std::string &billedFile, bool slurm)
 {
 	sqlite3 *db = nullptr;
 	if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
@@ -974,9 +1023,29 @@ int check(const std::string &database, const std::string &billedFile)
 	if (rows != static_cast<long>(expected.size()) || differ || unknown)
 		broken.push_back(fmt::format("{} usage rows, {} bills acknowledged to the simulator; {} differ, {} unknown to it",
 					     rows, expected.size(), differ, unknown));
+	// 5. On Slurm: every allocation held by a Slurm job of its own, and nothing left to the
+	// backend once the run has drained: no hold (a queued job nobody asks for is dropped after
+	// queue_seconds) and no cancel still to make.
+	if (slurm) {
+		long withoutJob = 0, sharedJobs = 0, holds = 0, cancels = 0;
+		each("SELECT count(*) - count(slurm_job_id), count(slurm_job_id) - count(DISTINCT slurm_job_id) FROM allocations",
+		     [&](sqlite3_stmt *st) {
+			     withoutJob = sqlite3_column_int64(st, 0);
+			     sharedJobs = sqlite3_column_int64(st, 1);
+		     });
+		each("SELECT (SELECT count(*) FROM slurm_holds), (SELECT count(*) FROM slurm_cancels)", [&](sqlite3_stmt *st) {
+			holds = sqlite3_column_int64(st, 0);
+			cancels = sqlite3_column_int64(st, 1);
+		});
+		if (withoutJob || sharedJobs)
+			broken.push_back(fmt::format("{} allocations without a Slurm job, {} sharing one", withoutJob, sharedJobs));
+		if (holds || cancels)
+			broken.push_back(fmt::format("{} Slurm holds and {} cancels left in the allocator's database", holds, cancels));
+	}
 	sqlite3_close(db);
-	fmt::print(stderr, "hac-bench-fleet check: {} allocations on {} GPUs, {} usage rows, billed {} micro (simulated {}): {}\n",
-		   allocations, perGpu.size(), rows, total, expectedTotal, broken.empty() ? "every invariant holds" : "BROKEN");
+	fmt::print(stderr, "hac-bench-fleet check: {} allocations on {} GPUs{}, {} usage rows, billed {} micro (simulated {}): {}\n",
+		   allocations, perGpu.size(), slurm ? " (Slurm's node:index)" : "", rows, total, expectedTotal,
+		   broken.empty() ? "every invariant holds" : "BROKEN");
 	for (const auto &b : broken)
 		fmt::print(stderr, "hac-bench-fleet check: INVARIANT: {}\n", b);
 	return broken.empty() ? 0 : 1;
@@ -984,27 +1053,50 @@ int check(const std::string &database, const std::string &billedFile)
 
 // ---------------------------------------------------------------------------------------------
 
-void writeConfig(const Sizing &s, const std::string &database, int nodes, int retryAfter)
+// The Slurm backend's keys (allocator/README.md, "Run the farm on Slurm"); url empty: the simulated farm.
+struct SlurmKeys {
+	std::string url;           // slurmrestd: unix:/PATH
+	std::string partition = "farm";
+	int queueSeconds = 15;     // a queued hold nobody asks for again is cancelled after this
+	std::string jobcomp;       // Slurm's jobcomp/filetxt record, for hac-allocator reconcile
+};
+
+void writeConfig(const Sizing &s, const std::string &database, int nodes, int retryAfter, const SlurmKeys &slurm)
 {
-	fmt::print("# hac-bench-fleet config: {} agents, one device each; farm sized for {:.0f}% busy "
-		   "({:.1f} GPUs busy on average)\n", s.agents, s.busy * 100, expectedBusyGpus(s));
+	fmt::print("# hac-bench-fleet config: {} agents, one device each; {} nodes x {} GPUs, {:.0f}% busy "
+		   "({:.1f} GPUs busy on average, a job every {:.0f} s per agent)\n", s.agents, nodes, s.gpusPerNode,
+		   100 * expectedBusyGpus(s) / (nodes * s.gpusPerNode), expectedBusyGpus(s), s.jobIntervalS);
 	if (!database.empty())
 		fmt::print("database = \"{}\"\n", database);
-	fmt::print("retry_after_seconds = {}\n\n[inventory]\nnodes = {}\ngpus_per_node = {}\n", retryAfter, nodes, s.gpusPerNode);
+	fmt::print("retry_after_seconds = {}\n", retryAfter);
+	if (slurm.url.empty()) {
+		fmt::print("\n[inventory]\nnodes = {}\ngpus_per_node = {}\n", nodes, s.gpusPerNode);
+	} else {
+		// The farm is Slurm's (its nodes and GPUs are slurm.conf's): the allocator is told the
+		// partition and the GPUs per node, by which it splits a SKU over nodes.
+		fmt::print("\n[placement]\nbackend = \"slurm\"\n\n[slurm]\nslurmrestd = \"{}\"\npartition = \"{}\"\n"
+			   "gpus_per_node = {}\nqueue_seconds = {}\n", slurm.url, slurm.partition, s.gpusPerNode,
+			   slurm.queueSeconds);
+		if (!slurm.jobcomp.empty())
+			fmt::print("jobcomp_file = \"{}\"\n", slurm.jobcomp);
+	}
 	for (int i = 0; i < s.agents; ++i)
 		fmt::print("\n[[token]]\nname = \"{}\"\ntoken = \"{}\"\ndevices = [\"{}\"]\n", accountOf(i), tokenOf(i), skuOf(i).name);
 }
 
 const char *kUsage =
 	"usage: hac-bench-fleet config --agents N [--busy F] [--database PATH] [--retry-after S] [SIZING]\n"
+	"                       [--slurm unix:PATH [--partition P] [--queue-seconds S] [--jobcomp FILE]]\n"
 	"       hac-bench-fleet nodes --agents N [--busy F] [SIZING]\n"
 	"       hac-bench-fleet run --url URL --agents N [--compress C] [--phase1 S] [--phase2 S] [--overload X]\n"
 	"                       [--drop F] [--crash F] [--connections K] [--max-wall S] [--max-requests R]\n"
 	"                       [--billed FILE] [--allocator-pid PID] [--database PATH] [--label TEXT]\n"
-	"                       [--nodes N] [--seed S] [SIZING]\n"
-	"       hac-bench-fleet check --database DB --billed FILE\n"
+	"                       [--nodes N] [--backend NAME] [--seed S] [SIZING]\n"
+	"       hac-bench-fleet check --database DB --billed FILE [--slurm-checks]\n"
 	"SIZING: --job-interval S (mean simulated s between jobs at one agent, 600) --duration-median S (60)\n"
-	"        --duration-sigma X (1.0) --gpus-per-node G (8)\n";
+	"        --duration-sigma X (1.0) --gpus-per-node G (8)\n"
+	"        --farm-nodes K: the farm has K nodes (Slurm's); the job interval is sized so that phase 1\n"
+	"        keeps it --busy full, instead of the farm sized to the load\n";
 
 } // namespace
 
@@ -1016,7 +1108,8 @@ int main(int argc, char **argv)
 		std::string command = argv[1];
 		RunOptions o;
 		int retryAfter = 1;
-		std::string billed;
+		SlurmKeys slurmKeys;
+		bool slurmChecks = false;
 		for (int i = 2; i < argc; ++i) {
 			std::string a = argv[i];
 			auto value = [&]() -> std::string {
@@ -1030,6 +1123,13 @@ int main(int argc, char **argv)
 			else if (a == "--duration-median") o.sizing.durationMedianS = std::stod(value());
 			else if (a == "--duration-sigma") o.sizing.durationSigma = std::stod(value());
 			else if (a == "--gpus-per-node") o.sizing.gpusPerNode = std::stoi(value());
+			else if (a == "--farm-nodes") o.sizing.farmNodes = std::stoi(value());
+			else if (a == "--slurm") slurmKeys.url = value();
+			else if (a == "--partition") slurmKeys.partition = value();
+			else if (a == "--queue-seconds") slurmKeys.queueSeconds = std::stoi(value());
+			else if (a == "--jobcomp") slurmKeys.jobcomp = value();
+			else if (a == "--slurm-checks") slurmChecks = true;
+			else if (a == "--backend") o.backend = value();
 			else if (a == "--database") o.database = value();
 			else if (a == "--retry-after") retryAfter = std::stoi(value());
 			else if (a == "--url") o.url = value();
@@ -1049,10 +1149,13 @@ int main(int argc, char **argv)
 			else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(value()));
 			else throw std::invalid_argument("unknown argument " + a + "\n" + kUsage);
 		}
-		if (o.sizing.agents < 1 || o.sizing.busy <= 0 || o.compress <= 0 || o.connections < 1)
+		if (o.sizing.agents < 1 || o.sizing.busy <= 0 || o.compress <= 0 || o.connections < 1 || o.sizing.farmNodes < 0)
 			throw std::invalid_argument(kUsage);
+		if (!slurmKeys.url.empty() && slurmKeys.url.rfind("unix:/", 0) != 0)
+			throw std::invalid_argument("--slurm must be slurmrestd's Unix socket (unix:/PATH): loopback only");
+		fitToFarm(o.sizing);
 		if (command == "config") {
-			writeConfig(o.sizing, o.database, farmNodes(o.sizing), retryAfter);
+			writeConfig(o.sizing, o.database, farmNodes(o.sizing), retryAfter, slurmKeys);
 			return 0;
 		}
 		if (command == "nodes") {
@@ -1062,7 +1165,7 @@ int main(int argc, char **argv)
 		if (command == "check") {
 			if (o.database.empty() || o.billedFile.empty())
 				throw std::invalid_argument(kUsage);
-			return check(o.database, o.billedFile);
+			return check(o.database, o.billedFile, slurmChecks);
 		}
 		if (command != "run" || o.url.empty())
 			throw std::invalid_argument(kUsage);

@@ -188,3 +188,31 @@ utilization_is_mean() {
 	# The agent gives the allocator 3 s, hac-smi waits up to 5 s for the agent.
 	((took >= 3000 && took < 5000))
 }
+
+@test "figures a node reports: -p shows them as the node's with their age; the device's Utilization is their mean" {
+	local node_token=hac-node-token-0123456789abcdef
+	write_allocator_config
+	printf '\n[[node_token]]\nnodes = ["node-*"]\ntoken = "%s"\n' "$node_token" >>"$T/allocator.toml"
+	start_all
+	start_job
+	# Large.64GB on an empty farm: its 4 GPUs on one node.
+	node=$(hac-smi -p --json | jq -r '.gpus[0].node')
+	[ "$(hac-smi -p --json | jq -r '[.gpus[].node] | unique | length')" -eq 1 ]
+	sampled=$(date -u -d '5 seconds ago' +%Y-%m-%dT%H:%M:%S.000Z)
+	body=$(jq -n --arg t "$sampled" '{sampled_at: $t, gpus: [range(8) | {index: ., uuid: "GPU-\(.)",
+		name: "NVIDIA A100-SXM4-80GB", utilization_gpu_pct: (10 * .), utilization_memory_pct: ., memory_used_mib: 1000,
+		memory_total_mib: 81920, temperature_c: 40, power_w: 100.5}]}')
+	curl -sf -H "Authorization: Bearer $node_token" -H 'Content-Type: application/json' --data-binary "$body" \
+		"$ALLOCATOR_URL/v1/nodes/$node/telemetry"
+	# GET /v1/gpus reuses a view younger than a second.
+	wait_for "hac-smi -p --json | jq -e 'all(.gpus[]; .source == \"node\")'" 5
+	run hac-smi -p --json
+	[ "$status" -eq 0 ]
+	jq -e --arg t "$sampled" 'all(.gpus[]; .utilization_gpu_pct == 10 * .gpu and .uuid == "GPU-\(.gpu)"
+		and .power_w == 100.5 and .temperature_c == 40 and .sampled_at == $t)' <<<"$output"
+	run hac-smi -p
+	[ "$status" -eq 0 ]
+	[ "$(grep -cE "^\| +0 \| $node:[0-7] +\| +[0-9]+% \| +[0-7]% \| 1000 / 81920 MiB \| +40C \| +101W \| .* [0-9]+ s ago \|$" <<<"$output")" -eq 4 ]
+	[[ $output != *"simulated farm"* ]]
+	wait_for utilization_is_mean 15
+}

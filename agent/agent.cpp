@@ -103,7 +103,7 @@ Agent::Agent(AgentConfig config, int listenFd)
 	try {
 		contactAllocator();
 	} catch (const Error &e) {
-		if (e.code() == ExitCode::PermissionDenied)
+		if (e.code() == Errc::PermissionDenied)
 			throw;
 		markUnreachable(e.what());
 	}
@@ -202,7 +202,7 @@ void Agent::run(std::function<AgentConfig()> loadConfig)
 	sigaddset(&signals, SIGHUP);
 	int sigFd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigFd < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot create a signalfd: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot create a signalfd: {}", std::strerror(errno)));
 	// systemd counts from the last ping: pinging at half the interval leaves the other half for
 	// a slow turn of the loop. A loop stuck on the job table or the job log stops the pings.
 	std::chrono::milliseconds pingEvery{0};

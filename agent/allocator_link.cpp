@@ -95,11 +95,11 @@ Registration AllocatorLink::registerAgent(const std::string &agentVersion, int h
 	Json body{{"agent_version", agentVersion}, {"hostname", host}, {"heartbeat_seconds", heartbeatSeconds}};
 	HttpResult r = call("POST", "/v1/agents/register", "/v1/agents/register", body.dump());
 	if (r.status == 401 || r.status == 403)
-		throw Error(ExitCode::PermissionDenied,
+		throw Error(Errc::PermissionDenied,
 			    fmt::format("the allocator at {} refused the device token: {}; check the token file "
 					"against the one your provider issued", url(), refusal(r)));
 	if (r.status != 200)
-		throw Error(ExitCode::Failure, fmt::format("the allocator at {} refused the registration: {}", url(), refusal(r)));
+		throw Error(Errc::Failure, fmt::format("the allocator at {} refused the registration: {}", url(), refusal(r)));
 	try {
 		Json j = Json::parse(r.body);
 		Registration reg;
@@ -112,7 +112,7 @@ Registration AllocatorLink::registerAgent(const std::string &agentVersion, int h
 			j.at("allowed_skus").get_to(reg.allowedSkus);
 		return reg;
 	} catch (const Json::exception &e) {
-		throw Error(ExitCode::Failure, fmt::format("the allocator at {} sent a registration this agent cannot read: {}",
+		throw Error(Errc::Failure, fmt::format("the allocator at {} sent a registration this agent cannot read: {}",
 							   url(), e.what()));
 	}
 }
@@ -196,10 +196,10 @@ std::string AllocatorLink::version()
 {
 	HttpResult r = call("GET", "/v1/version", "/v1/version");
 	if (r.status != 200)
-		throw Error(ExitCode::Failure, fmt::format("the allocator at {} refused GET /v1/version: {}", url(), refusal(r)));
+		throw Error(Errc::Failure, fmt::format("the allocator at {} refused GET /v1/version: {}", url(), refusal(r)));
 	Json j = Json::parse(r.body, nullptr, false);
 	if (j.is_discarded() || !j.is_object())
-		throw Error(ExitCode::Failure, fmt::format("the allocator at {} sent a version that is not JSON", url()));
+		throw Error(Errc::Failure, fmt::format("the allocator at {} sent a version that is not JSON", url()));
 	return j.value("version", "");
 }
 

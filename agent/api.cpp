@@ -243,7 +243,7 @@ Response handleRequest(Agent &agent, const Request &request, const char **route)
 	} catch (const ApiError &e) {
 		return e.response();
 	} catch (const Error &e) {
-		if (e.code() == ExitCode::AllocatorUnreachable)
+		if (e.code() == Errc::AllocatorUnreachable)
 			return Response::error(503, "allocator_unreachable", e.what());
 		spdlog::error("{} {}: {}", printable(request.method, 16), printable(request.path, 200), e.what());
 		return Response::error(500, "internal", e.what());

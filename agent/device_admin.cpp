@@ -102,7 +102,7 @@ Device Agent::changeAtAllocator(const std::function<Device()> &change)
 	} catch (const Refusal &) {
 		throw;
 	} catch (const Error &e) {
-		if (e.code() != ExitCode::AllocatorUnreachable)
+		if (e.code() != Errc::AllocatorUnreachable)
 			throw;
 		markUnreachable(e.what());
 		throw Refusal(Refusal::Unavailable, "allocator_unreachable",

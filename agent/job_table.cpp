@@ -91,13 +91,13 @@ JobTable::JobTable(JobLog &log, AllocatorLink &link, std::function<std::string()
 	  deliverOwed_(std::move(deliverOwed)), epollFd_(epoll_create1(EPOLL_CLOEXEC))
 {
 	if (epollFd_ < 0)
-		throw Error(ExitCode::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("epoll_create1: {}", std::strerror(errno)));
 	wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	epoll_event ev{};
 	ev.events = EPOLLIN;
 	ev.data.fd = wakeFd_;
 	if (wakeFd_ < 0 || epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev) != 0)
-		throw Error(ExitCode::Failure, fmt::format("eventfd: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("eventfd: {}", std::strerror(errno)));
 }
 
 JobTable::~JobTable()

@@ -30,7 +30,7 @@ std::string checkedPath(const std::string &path)
 	std::filesystem::path parent = std::filesystem::path(path).parent_path();
 	std::error_code ec;
 	if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
-		throw Error(ExitCode::Failure, fmt::format("the directory of the job log {} does not exist: create it "
+		throw Error(Errc::Failure, fmt::format("the directory of the job log {} does not exist: create it "
 							   "or set 'database' in agent.toml", path));
 	// SQLite would say only "unable to open database file". The folder must be writable too:
 	// the log's -wal and -shm files are made beside it.
@@ -40,7 +40,7 @@ std::string checkedPath(const std::string &path)
 			continue;
 		std::string why = errno == EROFS ? "its file system is mounted read-only"
 						 : fmt::format("uid {} may not write it ({})", geteuid(), std::strerror(errno));
-		throw Error(ExitCode::Failure,
+		throw Error(Errc::Failure,
 			    fmt::format("the job log {} is read-only: {}: {}; hac-agent writes the log and its -wal and -shm "
 					"files in {}: make that writable for the agent, or set 'database' in agent.toml to a "
 					"writable place", path, what, why, folder));
@@ -56,7 +56,7 @@ LogFile::LogFile(const std::string &path)
 	db_.migrate(kMigrations, "job log");
 	struct stat st{};
 	if (stat(path.c_str(), &st) != 0)
-		throw Error(ExitCode::Failure, fmt::format("the job log {} vanished as it was opened: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("the job log {} vanished as it was opened: {}", path, std::strerror(errno)));
 	device_ = st.st_dev;
 	inode_ = st.st_ino;
 }
@@ -68,7 +68,7 @@ void LogFile::requireSameFile()
 	{
 		std::lock_guard lock(problemMutex_);
 		if (!gone_.empty())
-			throw Error(ExitCode::Failure, gone_);
+			throw Error(Errc::Failure, gone_);
 	}
 	struct stat st{};
 	bool found = stat(db_.path().c_str(), &st) == 0;
@@ -86,7 +86,7 @@ void LogFile::requireSameFile()
 			spdlog::error("{}", message);
 		gone_ = message;
 	}
-	throw Error(ExitCode::Failure, message);
+	throw Error(Errc::Failure, message);
 }
 
 void LogFile::write(const std::function<void(Database &)> &work)

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 #include <hac/number.hpp>
 
 #include "agent.hpp"
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 		return 0;
 	} catch (const hac::Error &e) {
 		spdlog::error("{}", e.what());
-		return hac::toInt(e.code());
+		return hac::toInt(hac::exitCode(e.code()));
 	} catch (const std::exception &e) {
 		spdlog::error("{}", e.what());
 		return 1;

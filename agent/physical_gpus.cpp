@@ -66,7 +66,7 @@ GpuView Agent::fetchGpus(std::chrono::milliseconds within, TimeMs reuseMs)
 				out.errors.push_back({job.device, job.id, e.code, e.what()});
 		} catch (const Error &e) {
 			out.errors.push_back({job.device, job.id,
-					      e.code() == ExitCode::AllocatorUnreachable ? "allocator_unreachable" : "allocator_error",
+					      e.code() == Errc::AllocatorUnreachable ? "allocator_unreachable" : "allocator_error",
 					      e.what()});
 		}
 	}

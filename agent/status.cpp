@@ -67,11 +67,11 @@ UsageReport Agent::usage(const Peer &peer, const UsageQuery &query)
 		try {
 			return link_.usage(since);
 		} catch (const Error &e) {
-			if (e.code() != ExitCode::AllocatorUnreachable)
+			if (e.code() != Errc::AllocatorUnreachable)
 				throw;
 			// What a reconciliation learns, every later answer says too.
 			markUnreachable(e.what());
-			throw Error(ExitCode::AllocatorUnreachable,
+			throw Error(Errc::AllocatorUnreachable,
 				    fmt::format("the allocator at {} does not answer ({}); reconciling compares the job log "
 						"with its records, so try again when it is back", link_.url(), e.what()));
 		}

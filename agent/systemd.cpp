@@ -56,7 +56,7 @@ int systemdListenFd()
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM ||
 	    (length = sizeof(listening), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length)) != 0 ||
 	    !listening)
-		throw Error(ExitCode::Failure, "LISTEN_FDS is set but fd 3 is not a listening stream socket: check "
+		throw Error(Errc::Failure, "LISTEN_FDS is set but fd 3 is not a listening stream socket: check "
 					       "ListenStream= in hac-agent.socket, or unset LISTEN_FDS and LISTEN_PID");
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;

@@ -23,7 +23,7 @@ constexpr std::size_t kMaxTokenBytes = 4096;
 
 [[noreturn]] void refuse(const std::string &path, const std::string &why)
 {
-	throw Error(ExitCode::PermissionDenied, fmt::format("refusing the device token {}: {}", path, why));
+	throw Error(Errc::PermissionDenied, fmt::format("refusing the device token {}: {}", path, why));
 }
 
 } // namespace
@@ -54,10 +54,10 @@ Token loadToken(const AgentConfig &config)
 		if (err == ELOOP)
 			refuse(path, "it is a symbolic link; point token_file at the real file");
 		if (err == ENOENT)
-			throw Error(ExitCode::Failure, fmt::format("no device token at {}: write the token given by your "
+			throw Error(Errc::Failure, fmt::format("no device token at {}: write the token given by your "
 								   "provider there (mode 0600), or set token_file in {}",
 								   path, config.file.empty() ? kDefaultAgentConfig : config.file));
-		throw Error(ExitCode::PermissionDenied, fmt::format("cannot read the device token {}: {}", path, std::strerror(err)));
+		throw Error(Errc::PermissionDenied, fmt::format("cannot read the device token {}: {}", path, std::strerror(err)));
 	}
 	struct stat st{};
 	fstat(fd, &st);
@@ -83,14 +83,14 @@ Token loadToken(const AgentConfig &config)
 	ssize_t n = read(fd, value.data(), value.size());
 	closeFd();
 	if (n < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot read the device token {}: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot read the device token {}: {}", path, std::strerror(errno)));
 	if (static_cast<std::size_t>(n) > kMaxTokenBytes)
 		refuse(path, fmt::format("it is larger than {} bytes; is it the right file?", kMaxTokenBytes));
 	value.resize(static_cast<std::size_t>(n));
 	auto first = value.find_first_not_of(" \t\r\n");
 	auto last = value.find_last_not_of(" \t\r\n");
 	if (first == std::string::npos)
-		throw Error(ExitCode::Failure, fmt::format("the device token file {} is empty", path));
+		throw Error(Errc::Failure, fmt::format("the device token file {} is empty", path));
 	value = value.substr(first, last - first + 1);
 	if (value.find_first_of(" \t\r\n") != std::string::npos || value.find('\0') != std::string::npos)
 		refuse(path, "it holds more than one word; it must hold the token alone");

@@ -427,7 +427,7 @@ Config loadConfig(const std::string &file)
 	c.tls = readTls(root, base);
 	root.finish();
 	if (c.tokens.empty())
-		throw Error(ExitCode::Failure, fmt::format("{}: no [[token]] is configured; add one with name, token "
+		throw Error(Errc::Failure, fmt::format("{}: no [[token]] is configured; add one with name, token "
 							   "and devices (see conf/allocator.toml.example)", file));
 	return c;
 }

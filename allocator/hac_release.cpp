@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 
 #include "release_maker.hpp"
 
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
 		if (!expiresAt.empty()) {
 			auto t = parseTime(expiresAt);
 			if (!t)
-				throw Error(ExitCode::Usage, fmt::format("--expires-at '{}' is not an RFC 3339 UTC time such as "
+				throw Error(Errc::Usage, fmt::format("--expires-at '{}' is not an RFC 3339 UTC time such as "
 									 "2026-11-23T17:30:00.000Z", expiresAt));
 			req.expiresAt = *t;
 		} else {
@@ -80,9 +81,9 @@ int main(int argc, char **argv)
 		return 0;
 	} catch (const Error &e) {
 		std::fprintf(stderr, "hac-release: %s\n", e.what());
-		if (e.code() == ExitCode::Usage)
+		if (e.code() == Errc::Usage)
 			std::fputs(kUsage, stderr);
-		return toInt(e.code());
+		return toInt(exitCode(e.code()));
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "hac-release: %s\n", e.what());
 		return toInt(ExitCode::Failure);

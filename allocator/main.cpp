@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 #include <net/address.hpp>
 #include <service/http_server.hpp>
 
@@ -52,10 +53,10 @@ void writePortFile(const std::string &path, int port)
 		out << port << '\n';
 		out.flush();
 		if (!out)
-			throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+			throw Error(Errc::Failure, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
 	}
 	if (std::rename(tmp.c_str(), path.c_str()) != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
 }
 
 // Accounts new to the database get the config's devices; known ones keep what the database holds.
@@ -75,7 +76,7 @@ void seedAccounts(const Config &config, Store &store)
 	}
 	for (const StoredDevice &d : store.allDevices())
 		if (!config.catalog.find(d.sku))
-			throw Error(ExitCode::Failure,
+			throw Error(Errc::Failure,
 				    fmt::format("account {} has device {} of SKU '{}', which the catalog no longer lists; "
 						"add it back to the [[sku]] tables", d.account, d.index, d.sku));
 }
@@ -95,7 +96,7 @@ int run(const Options &opt)
 	if (!opt.listen.empty()) {
 		auto listen = parseListen(opt.listen);
 		if (!listen)
-			throw Error(ExitCode::Usage, fmt::format("--listen '{}' is not HOST:PORT with an IPv4 host, e.g. "
+			throw Error(Errc::Usage, fmt::format("--listen '{}' is not HOST:PORT with an IPv4 host, e.g. "
 								 "127.0.0.1:7070", opt.listen));
 		config.listen = *listen;
 	}
@@ -198,9 +199,9 @@ int main(int argc, char **argv)
 		return run(opt);
 	} catch (const Error &e) {
 		std::fprintf(stderr, "hac-allocator: %s\n", e.what());
-		if (e.code() == ExitCode::Usage)
+		if (e.code() == Errc::Usage)
 			std::fputs(kUsage, stderr);
-		return toInt(e.code());
+		return toInt(exitCode(e.code()));
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "hac-allocator: %s\n", e.what());
 		return toInt(ExitCode::Failure);

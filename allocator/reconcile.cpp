@@ -45,7 +45,7 @@ std::vector<SlurmRecord> readJobComp(const std::string &path)
 {
 	std::ifstream in(path);
 	if (!in)
-		throw Error(ExitCode::Failure, fmt::format("cannot read Slurm's job record {}: {}; check [slurm] jobcomp_file "
+		throw Error(Errc::Failure, fmt::format("cannot read Slurm's job record {}: {}; check [slurm] jobcomp_file "
 							   "and slurm.conf's JobCompLoc", path, std::strerror(errno)));
 	std::vector<SlurmRecord> out;
 	std::string line;
@@ -58,7 +58,7 @@ std::vector<SlurmRecord> readJobComp(const std::string &path)
 			if (auto eq = word.find('='); eq != std::string::npos)
 				fields[word.substr(0, eq)] = word.substr(eq + 1);
 		auto bad = [&](const std::string &why) {
-			return Error(ExitCode::Failure, fmt::format("{}:{}: {}; is this a jobcomp/filetxt file?", path, number, why));
+			return Error(Errc::Failure, fmt::format("{}:{}: {}; is this a jobcomp/filetxt file?", path, number, why));
 		};
 		SlurmRecord r;
 		auto id = parseInteger<std::int64_t>(fields["JobId"], 1, INT64_MAX);

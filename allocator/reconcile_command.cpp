@@ -22,7 +22,7 @@ TimeMs parseWhen(const std::string &option, const std::string &text)
 	std::string full = text.size() == 10 ? text + "T00:00:00Z" : text;
 	auto t = parseTime(full);
 	if (!t)
-		throw Error(ExitCode::Usage, fmt::format("{} '{}' is not a time; give an RFC 3339 UTC time such as "
+		throw Error(Errc::Usage, fmt::format("{} '{}' is not a time; give an RFC 3339 UTC time such as "
 							 "2026-12-01T00:00:00Z, or a date such as 2026-12-01", option, text));
 	return *t;
 }
@@ -32,17 +32,17 @@ TimeMs parseWhen(const std::string &option, const std::string &text)
 int runReconcile(const Config &config, const ReconcileArgs &args)
 {
 	if (config.backend != Backend::Slurm)
-		throw Error(ExitCode::Usage, "reconcile compares allocations with Slurm's record: the config's [placement] "
+		throw Error(Errc::Usage, "reconcile compares allocations with Slurm's record: the config's [placement] "
 					     "backend is not \"slurm\"");
 	std::string file = args.jobCompFile.empty() ? config.slurm.jobCompFile : args.jobCompFile;
 	if (file.empty())
-		throw Error(ExitCode::Usage, "no Slurm job record to compare with: set [slurm] jobcomp_file to slurm.conf's "
+		throw Error(Errc::Usage, "no Slurm job record to compare with: set [slurm] jobcomp_file to slurm.conf's "
 					     "JobCompLoc (JobCompType=jobcomp/filetxt), or give --jobcomp FILE");
 	ReconcileOptions options;
 	options.since = args.since.empty() ? 0 : parseWhen("--since", args.since);
 	options.until = args.until.empty() ? nowMs() + 1 : parseWhen("--until", args.until);
 	if (options.since >= options.until)
-		throw Error(ExitCode::Usage, "--since must be before --until");
+		throw Error(Errc::Usage, "--since must be before --until");
 	options.allowedGapMs = args.allowedGapSeconds * 1000LL;
 
 	Store store(config.database);

@@ -30,7 +30,7 @@ void writeFile(const fs::path &path, const std::string &bytes)
 	out << bytes;
 	out.flush();
 	if (!out)
-		throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
 }
 
 // The data reaches the disk before the folder is renamed into place.
@@ -47,15 +47,15 @@ std::vector<fs::path> wheelsIn(const std::string &dir)
 {
 	std::error_code ec;
 	if (!fs::is_directory(dir, ec))
-		throw Error(ExitCode::Usage, fmt::format("--wheels {} is not a folder", dir));
+		throw Error(Errc::Usage, fmt::format("--wheels {} is not a folder", dir));
 	std::vector<fs::path> wheels;
 	for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
 		if (it->path().extension() == ".whl" && it->is_regular_file())
 			wheels.push_back(it->path());
 	if (ec)
-		throw Error(ExitCode::Failure, fmt::format("cannot read {}: {}", dir, ec.message()));
+		throw Error(Errc::Failure, fmt::format("cannot read {}: {}", dir, ec.message()));
 	if (wheels.empty())
-		throw Error(ExitCode::Usage, fmt::format("{} holds no .whl file to release", dir));
+		throw Error(Errc::Usage, fmt::format("{} holds no .whl file to release", dir));
 	std::sort(wheels.begin(), wheels.end());
 	return wheels;
 }
@@ -65,10 +65,10 @@ release::Package describe(const fs::path &wheel, const std::string &framework, s
 	std::string file = wheel.filename().string();
 	auto name = release::parseWheelFilename(file);
 	if (!name)
-		throw Error(ExitCode::Usage, fmt::format("{} is not named as a wheel (NAME-VERSION-PY-ABI-PLATFORM.whl)", file));
+		throw Error(Errc::Usage, fmt::format("{} is not named as a wheel (NAME-VERSION-PY-ABI-PLATFORM.whl)", file));
 	std::string builtFor = release::frameworkOfVersion(name->version);
 	if (!builtFor.empty() && release::compareVersions(builtFor, framework) != 0)
-		throw Error(ExitCode::Usage, fmt::format("{} is built for framework {} (+hac{}), not {}", file, builtFor,
+		throw Error(Errc::Usage, fmt::format("{} is built for framework {} (+hac{}), not {}", file, builtFor,
 							 builtFor, framework));
 	if (builtFor.empty())
 		warnings.push_back(fmt::format("{} {} carries no +hac{} label: hac-update will tell a plain build of it "
@@ -87,20 +87,20 @@ release::Package describe(const fs::path &wheel, const std::string &framework, s
 MadeRelease makeRelease(const ReleaseRequest &req)
 {
 	if (!release::isFrameworkVersion(req.framework))
-		throw Error(ExitCode::Usage, fmt::format("--framework '{}' is not a version such as 24.5.0", req.framework));
+		throw Error(Errc::Usage, fmt::format("--framework '{}' is not a version such as 24.5.0", req.framework));
 	if (!release::isFrameworkVersion(req.minAgentVersion))
-		throw Error(ExitCode::Usage, fmt::format("--min-agent-version '{}' is not a version such as 0.1.0",
+		throw Error(Errc::Usage, fmt::format("--min-agent-version '{}' is not a version such as 0.1.0",
 							 req.minAgentVersion));
 	std::error_code ec;
 	if (!fs::is_directory(req.releasesDir, ec))
-		throw Error(ExitCode::Usage, fmt::format("--releases {} is not a folder; create it first", req.releasesDir));
+		throw Error(Errc::Usage, fmt::format("--releases {} is not a folder; create it first", req.releasesDir));
 	release::SigningKey key = release::SigningKey::load(req.keyFile);
 
 	MadeRelease made;
 	made.dir = (fs::path(req.releasesDir) / req.framework).string();
 	bool exists = fs::exists(made.dir, ec);
 	if (exists && !req.replace)
-		throw Error(ExitCode::Conflict, fmt::format("release {} exists in {}; give --replace to sign it again",
+		throw Error(Errc::Conflict, fmt::format("release {} exists in {}; give --replace to sign it again",
 							    req.framework, req.releasesDir));
 
 	release::Manifest &m = made.manifest;
@@ -109,7 +109,7 @@ MadeRelease makeRelease(const ReleaseRequest &req)
 	m.expiresAt = req.expiresAt;
 	m.minAgentVersion = req.minAgentVersion;
 	if (m.expiresAt <= m.createdAt)
-		throw Error(ExitCode::Usage, fmt::format("the expiry {} is not in the future", formatTime(m.expiresAt)));
+		throw Error(Errc::Usage, fmt::format("the expiry {} is not in the future", formatTime(m.expiresAt)));
 	std::vector<fs::path> wheels = wheelsIn(req.wheelsDir);
 	for (const fs::path &w : wheels)
 		m.packages.push_back(describe(w, req.framework, made.warnings));
@@ -135,10 +135,10 @@ MadeRelease makeRelease(const ReleaseRequest &req)
 		syncPath(tmp);
 		if (exists) {
 			if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, made.dir.c_str(), RENAME_EXCHANGE) != 0)
-				throw Error(ExitCode::Failure, fmt::format("cannot replace {}: {}", made.dir, std::strerror(errno)));
+				throw Error(Errc::Failure, fmt::format("cannot replace {}: {}", made.dir, std::strerror(errno)));
 			made.replaced = true;
 		} else if (rename(tmp.c_str(), made.dir.c_str()) != 0) {
-			throw Error(ExitCode::Failure, fmt::format("cannot create {}: {}", made.dir, std::strerror(errno)));
+			throw Error(Errc::Failure, fmt::format("cannot create {}: {}", made.dir, std::strerror(errno)));
 		}
 		syncPath(req.releasesDir);
 	} catch (...) {

@@ -110,13 +110,13 @@ Client::Client(Endpoint endpoint) : endpoint_(std::move(endpoint))
 	const std::string &url = endpoint_.url;
 	if (url.rfind("unix:", 0) == 0) {
 		if (url.size() <= 5 || url[5] != '/')
-			throw Error(ExitCode::Usage, fmt::format("slurmrestd address \"{}\": unix: needs an absolute socket path", url));
+			throw Error(Errc::Usage, fmt::format("slurmrestd address \"{}\": unix: needs an absolute socket path", url));
 		http_ = std::make_unique<HttpClient>("http://slurm", endpoint_.timeouts);
 		http_->setUnixSocket(url.substr(5));
 	} else if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
 		http_ = std::make_unique<HttpClient>(url, endpoint_.timeouts);
 	} else {
-		throw Error(ExitCode::Usage,
+		throw Error(Errc::Usage,
 			    fmt::format("slurmrestd address \"{}\": use unix:/path/to/socket or an http:// or https:// URL", url));
 	}
 }

@@ -37,7 +37,7 @@ enum class Failure {
 class SlurmError : public Error {
 public:
 	SlurmError(Failure failure, int slurmCode, const std::string &message)
-		: Error(ExitCode::Failure, message), failure_(failure), slurmCode_(slurmCode) {}
+		: Error(Errc::Failure, message), failure_(failure), slurmCode_(slurmCode) {}
 	Failure failure() const { return failure_; }
 	int slurmCode() const { return slurmCode_; }   // Slurm's error number, 0 when none
 

@@ -46,7 +46,7 @@ Store::Store(const std::string &path) : db_(openDatabase(path))
 		// (":memory:", a VFS without shared memory); the durability this store promises needs it.
 		Statement mode = db_.prepare("PRAGMA journal_mode");
 		if (!mode.step() || mode.text(0) != "wal")
-			throw Error(ExitCode::Failure, fmt::format("database {}: cannot switch it to WAL mode", path));
+			throw Error(Errc::Failure, fmt::format("database {}: cannot switch it to WAL mode", path));
 	}
 	migrate();
 }

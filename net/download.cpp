@@ -183,7 +183,7 @@ Downloader::Downloader(NetTimeouts timeouts) : timeouts_(timeouts)
 	std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 	curl_ = curl_easy_init();
 	if (!curl_)
-		throw Error(ExitCode::Failure, "cannot initialise libcurl");
+		throw Error(Errc::Failure, "cannot initialise libcurl");
 }
 
 Downloader::~Downloader()

@@ -88,7 +88,7 @@ HttpClient::Handles HttpClient::take()
 		h.multi = h.curl ? curl_multi_init() : nullptr;
 		if (!h.curl || !h.multi) {
 			curl_easy_cleanup(static_cast<CURL *>(h.curl));
-			throw Error(ExitCode::Failure, "cannot initialise libcurl");
+			throw Error(Errc::Failure, "cannot initialise libcurl");
 		}
 	}
 	busy_.push_back(h.multi);
@@ -139,7 +139,7 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 {
 	std::string url = baseUrl_ + path;
 	if (cancelled_)
-		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
+		throw Error(Errc::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
 	NetTimeouts timeouts;
 	{
 		std::lock_guard timeoutsLock(timeoutsMutex_);
@@ -220,11 +220,11 @@ HttpResult HttpClient::request(const std::string &method, const std::string &pat
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);   // `why` ends with this call
 	curl_slist_free_all(list);
 	if (cancelled_ && rc != CURLE_OK)
-		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
+		throw Error(Errc::AllocatorUnreachable, fmt::format("{} {}: cancelled: the process is stopping", method, url));
 	if (rc != CURLE_OK) {
 		// curl's own detail says which certificate and why ("unable to get local issuer certificate").
 		std::string detail = why[0] ? fmt::format("{} ({})", curl_easy_strerror(rc), why) : curl_easy_strerror(rc);
-		throw Error(ExitCode::AllocatorUnreachable, fmt::format("{} {}: {}", method, url, detail));
+		throw Error(Errc::AllocatorUnreachable, fmt::format("{} {}: {}", method, url, detail));
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
 	return result;

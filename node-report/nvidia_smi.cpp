@@ -76,7 +76,7 @@ std::string findProgram(const std::string &program)
 {
 	if (program.find('/') != std::string::npos) {
 		if (!executable(program))
-			throw Error(ExitCode::Failure, fmt::format("cannot run {}: {}", program,
+			throw Error(Errc::Failure, fmt::format("cannot run {}: {}", program,
 								   access(program.c_str(), F_OK) == 0 ? "it is not an executable file"
 												       : "no such file"));
 		return program;
@@ -93,7 +93,7 @@ std::string findProgram(const std::string &program)
 			break;
 		start = colon + 1;
 	}
-	throw Error(ExitCode::Failure, fmt::format("{} is not in PATH ({}); install the NVIDIA driver's utilities, "
+	throw Error(Errc::Failure, fmt::format("{} is not in PATH ({}); install the NVIDIA driver's utilities, "
 						   "or give its path with --nvidia-smi", program, dirs));
 }
 
@@ -105,13 +105,13 @@ SmiOutput runNvidiaSmi(const std::string &program, long timeoutMs, const std::at
 
 	int out[2], err[2], status[2];
 	if (pipe2(out, O_CLOEXEC) != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot run {}: pipe: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot run {}: pipe: {}", path, std::strerror(errno)));
 	Fd outRead(out[0]), outWrite(out[1]);
 	if (pipe2(err, O_CLOEXEC) != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot run {}: pipe: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot run {}: pipe: {}", path, std::strerror(errno)));
 	Fd errRead(err[0]), errWrite(err[1]);
 	if (pipe2(status, O_CLOEXEC) != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot run {}: pipe: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot run {}: pipe: {}", path, std::strerror(errno)));
 	Fd statusRead(status[0]), statusWrite(status[1]);
 	int devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	Fd nullFd(devNull);
@@ -121,7 +121,7 @@ SmiOutput runNvidiaSmi(const std::string &program, long timeoutMs, const std::at
 	const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
 	pid_t pid = fork();
 	if (pid < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot run {}: fork: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot run {}: fork: {}", path, std::strerror(errno)));
 	if (pid == 0) {
 		// The child: only async-signal-safe calls until exec.
 		setpgid(0, 0);
@@ -150,7 +150,7 @@ SmiOutput runNvidiaSmi(const std::string &program, long timeoutMs, const std::at
 	}
 	if (got == sizeof execErrno) {
 		killGroup(pid);
-		throw Error(ExitCode::Failure, fmt::format("cannot run {}: {}", path, std::strerror(execErrno)));
+		throw Error(Errc::Failure, fmt::format("cannot run {}: {}", path, std::strerror(execErrno)));
 	}
 
 	std::string errText;
@@ -206,20 +206,20 @@ SmiOutput runNvidiaSmi(const std::string &program, long timeoutMs, const std::at
 	if (!reaped) {
 		killGroup(pid);
 		if (stopped)
-			throw Error(ExitCode::Failure, fmt::format("{} was stopped: hac-node-report is stopping", path));
+			throw Error(Errc::Failure, fmt::format("{} was stopped: hac-node-report is stopping", path));
 		if (overran)
-			throw Error(ExitCode::TimedOut, fmt::format("{} did not finish within {} s; killed it (and its "
+			throw Error(Errc::TimedOut, fmt::format("{} did not finish within {} s; killed it (and its "
 								    "process group)", path, double(timeoutMs) / 1000));
-		throw Error(ExitCode::Failure, fmt::format("cannot wait for {}: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot wait for {}: {}", path, std::strerror(errno)));
 	}
 	if (WIFSIGNALED(wstatus))
-		throw Error(ExitCode::Failure, fmt::format("{} was killed by signal {} ({})", path, WTERMSIG(wstatus),
+		throw Error(Errc::Failure, fmt::format("{} was killed by signal {} ({})", path, WTERMSIG(wstatus),
 							   strsignal(WTERMSIG(wstatus))));
 	if (WEXITSTATUS(wstatus) != 0) {
 		std::string said = firstLine(errText);
 		if (said.empty())
 			said = firstLine(result.text);
-		throw Error(ExitCode::Failure, fmt::format("{} exited with status {}{}{}", path, WEXITSTATUS(wstatus),
+		throw Error(Errc::Failure, fmt::format("{} exited with status {}{}{}", path, WEXITSTATUS(wstatus),
 							   said.empty() ? "" : ": ", said));
 	}
 	return result;

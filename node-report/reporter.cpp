@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 #include <hac/json.hpp>
 #include <hac/number.hpp>
 #include <hac/time.hpp>
@@ -143,7 +144,7 @@ Reporter::Attempt Reporter::attempt()
 	try {
 		smi = runNvidiaSmi(options_.nvidiaSmi, timeoutMs, stopping_);
 	} catch (const Error &e) {
-		a.code = e.code();
+		a.code = exitCode(e.code());
 		a.message = e.what();
 		return a;
 	}

@@ -45,24 +45,24 @@ std::string readTokenFile(const std::string &path)
 	if (fd < 0) {
 		int err = errno;
 		if (err == ELOOP)
-			throw Error(ExitCode::PermissionDenied, fmt::format("refusing the token file {}: it is a symbolic "
+			throw Error(Errc::PermissionDenied, fmt::format("refusing the token file {}: it is a symbolic "
 									    "link; give the real file", path));
-		throw Error(ExitCode::Usage, fmt::format("cannot read the token file {}: {}", path, std::strerror(err)));
+		throw Error(Errc::Usage, fmt::format("cannot read the token file {}: {}", path, std::strerror(err)));
 	}
 	FdCloser closer{fd};
 	struct stat st{};
 	if (fstat(fd, &st) != 0)
-		throw Error(ExitCode::Usage, fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
+		throw Error(Errc::Usage, fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
 	if (!S_ISREG(st.st_mode))
-		throw Error(ExitCode::PermissionDenied, fmt::format("refusing the token file {}: it is not a regular file", path));
+		throw Error(Errc::PermissionDenied, fmt::format("refusing the token file {}: it is not a regular file", path));
 	// A credential needs no mode check: systemd made its directory private to the service, and on
 	// tmpfs grants the service's user read access with an ACL (mode 0440 as stat shows the mask).
 	if ((st.st_mode & 077) && !isCredential(path))
-		throw Error(ExitCode::PermissionDenied,
+		throw Error(Errc::PermissionDenied,
 			    fmt::format("refusing the token file {}: it is open to group or others (mode {:04o}); run "
 					"'chmod 600 {}'", path, st.st_mode & 07777, path));
 	if (std::size_t(st.st_size) > kMaxTokenBytes)
-		throw Error(ExitCode::Usage, fmt::format("the token file {} is larger than {} bytes: is it the right file?",
+		throw Error(Errc::Usage, fmt::format("the token file {} is larger than {} bytes: is it the right file?",
 							 path, kMaxTokenBytes));
 	std::string token(kMaxTokenBytes + 1, '\0');
 	std::size_t have = 0;
@@ -71,7 +71,7 @@ std::string readTokenFile(const std::string &path)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			throw Error(ExitCode::Usage, fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
+			throw Error(Errc::Usage, fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
 		if (n == 0 || (have += std::size_t(n)) == token.size())
 			break;
 	}
@@ -79,14 +79,14 @@ std::string readTokenFile(const std::string &path)
 	while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
 		token.pop_back();
 	if (token.empty())
-		throw Error(ExitCode::Usage, fmt::format("the token file {} is empty; put the node credential of the "
+		throw Error(Errc::Usage, fmt::format("the token file {} is empty; put the node credential of the "
 							 "allocator's [[node_token]] in it", path));
 	if (token.size() > kMaxTokenBytes)
-		throw Error(ExitCode::Usage, fmt::format("the token file {} is larger than {} bytes: is it the right file?",
+		throw Error(Errc::Usage, fmt::format("the token file {} is larger than {} bytes: is it the right file?",
 							 path, kMaxTokenBytes));
 	for (char c : token)
 		if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
-			throw Error(ExitCode::Usage, fmt::format("the token file {} holds spaces or control characters "
+			throw Error(Errc::Usage, fmt::format("the token file {} holds spaces or control characters "
 								 "within the token; it must be the token alone", path));
 	return token;
 }

@@ -18,7 +18,7 @@ namespace {
 
 [[noreturn]] void bad(const std::string &what)
 {
-	throw Error(ExitCode::VerificationFailed, "the release manifest is not valid: " + what);
+	throw Error(Errc::VerificationFailed, "the release manifest is not valid: " + what);
 }
 
 const Json &member(const Json &object, const char *key, const std::string &where)

@@ -25,7 +25,7 @@ MdCtx startSha256()
 {
 	MdCtx ctx(EVP_MD_CTX_new());
 	if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-		throw Error(ExitCode::Failure, "OpenSSL cannot start a SHA-256 digest");
+		throw Error(Errc::Failure, "OpenSSL cannot start a SHA-256 digest");
 	return ctx;
 }
 
@@ -34,7 +34,7 @@ std::string finish(EVP_MD_CTX *ctx)
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int length = 0;
 	if (EVP_DigestFinal_ex(ctx, digest, &length) != 1)
-		throw Error(ExitCode::Failure, "OpenSSL cannot finish a SHA-256 digest");
+		throw Error(Errc::Failure, "OpenSSL cannot finish a SHA-256 digest");
 	std::string hex;
 	for (unsigned int i = 0; i < length; ++i)
 		hex += fmt::format("{:02x}", digest[i]);
@@ -54,7 +54,7 @@ std::string sha256File(const std::string &path)
 {
 	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
 	MdCtx ctx = startSha256();
 	static thread_local char buffer[1 << 16];
 	for (;;) {
@@ -64,7 +64,7 @@ std::string sha256File(const std::string &path)
 		if (n < 0) {
 			int err = errno;
 			close(fd);
-			throw Error(ExitCode::Failure, fmt::format("cannot read {}: {}", path, std::strerror(err)));
+			throw Error(Errc::Failure, fmt::format("cannot read {}: {}", path, std::strerror(err)));
 		}
 		if (n == 0)
 			break;

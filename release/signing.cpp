@@ -40,7 +40,7 @@ using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
 [[noreturn]] void badSignatureFile(const std::string &what)
 {
-	throw Error(ExitCode::VerificationFailed, "the manifest's signature file is not valid: " + what);
+	throw Error(Errc::VerificationFailed, "the manifest's signature file is not valid: " + what);
 }
 
 std::string rawPublicKey(EVP_PKEY *pkey)
@@ -126,10 +126,10 @@ PublicKey readPublicKey(const std::string &pemFile)
 	std::string error;
 	Pkey key = readPem(pemFile, false, error);
 	if (!key)
-		throw Error(ExitCode::VerificationFailed, error);
+		throw Error(Errc::VerificationFailed, error);
 	std::string raw = rawPublicKey(key.get());
 	if (raw.empty())
-		throw Error(ExitCode::VerificationFailed, fmt::format("cannot read the public key in {}", pemFile));
+		throw Error(Errc::VerificationFailed, fmt::format("cannot read the public key in {}", pemFile));
 	return PublicKey{keyIdOf(raw), raw, pemFile};
 }
 
@@ -204,7 +204,7 @@ Verdict verifySignature(std::string_view message, const Signature &signature, co
 					      reinterpret_cast<const unsigned char *>(key->raw.data()), key->raw.size()));
 	MdCtx ctx(EVP_MD_CTX_new());
 	if (!pkey || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
-		throw Error(ExitCode::Failure, "OpenSSL cannot set up an Ed25519 verification");
+		throw Error(Errc::Failure, "OpenSSL cannot set up an Ed25519 verification");
 	int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char *>(signature.raw.data()),
 				  signature.raw.size(), reinterpret_cast<const unsigned char *>(message.data()),
 				  message.size());
@@ -216,10 +216,10 @@ SigningKey SigningKey::load(const std::string &pemFile)
 	std::string error;
 	Pkey key = readPem(pemFile, true, error);
 	if (!key)
-		throw Error(ExitCode::Failure, error);
+		throw Error(Errc::Failure, error);
 	std::string raw = rawPublicKey(key.get());
 	if (raw.empty())
-		throw Error(ExitCode::Failure, fmt::format("cannot derive the public key of {}", pemFile));
+		throw Error(Errc::Failure, fmt::format("cannot derive the public key of {}", pemFile));
 	return SigningKey(key.release(), PublicKey{keyIdOf(raw), raw, pemFile});
 }
 
@@ -242,7 +242,7 @@ Signature SigningKey::sign(std::string_view message) const
 	    EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(raw.data()), &length,
 			   reinterpret_cast<const unsigned char *>(message.data()), message.size()) != 1 ||
 	    length != kSignatureBytes)
-		throw Error(ExitCode::Failure, "OpenSSL cannot sign with the Ed25519 key");
+		throw Error(Errc::Failure, "OpenSSL cannot sign with the Ed25519 key");
 	return Signature{public_.id, raw};
 }
 

@@ -57,7 +57,7 @@ std::string ConfigSection::where(std::string_view key) const
 
 void ConfigSection::fail(std::string_view key, const std::string &message) const
 {
-	throw Error(ExitCode::Failure, where(key) + ": " + message);
+	throw Error(Errc::Failure, where(key) + ": " + message);
 }
 
 std::optional<std::string> ConfigSection::string(std::string_view key) const
@@ -192,7 +192,7 @@ ConfigFile ConfigFile::parse(std::string_view text, const std::string &file)
 		const toml::table *table = root.get();
 		return ConfigFile(ConfigSection(std::move(root), table, file, ""));
 	} catch (const toml::parse_error &e) {
-		throw Error(ExitCode::Failure, fmt::format("{}:{}:{}: {}", file, e.source().begin.line,
+		throw Error(Errc::Failure, fmt::format("{}:{}:{}: {}", file, e.source().begin.line,
 							   e.source().begin.column, e.description()));
 	}
 }
@@ -201,7 +201,7 @@ ConfigFile ConfigFile::load(const std::string &file)
 {
 	std::ifstream in(file, std::ios::binary);
 	if (!in)
-		throw Error(ExitCode::Failure, fmt::format("{}: cannot read the config file: {}", file,
+		throw Error(Errc::Failure, fmt::format("{}: cannot read the config file: {}", file,
 							   std::strerror(errno)));
 	std::ostringstream text;
 	text << in.rdbuf();

@@ -12,7 +12,7 @@ namespace {
 
 [[noreturn]] void fail(sqlite3 *db, const std::string &path, std::string_view doing)
 {
-	throw Error(ExitCode::Failure, fmt::format("{}: {}: {}", path, doing, db ? sqlite3_errmsg(db) : "out of memory"));
+	throw Error(Errc::Failure, fmt::format("{}: {}: {}", path, doing, db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 } // namespace
@@ -57,7 +57,7 @@ int Statement::parameter(const char *name) const
 {
 	int index = sqlite3_bind_parameter_index(stmt_, name);
 	if (index == 0)
-		throw Error(ExitCode::Failure, fmt::format("{}: the statement has no parameter {}", *dbPath_, name));
+		throw Error(Errc::Failure, fmt::format("{}: the statement has no parameter {}", *dbPath_, name));
 	return index;
 }
 
@@ -117,7 +117,7 @@ Database::Database(const std::string &path, bool create)
 	if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
 		std::string message = fmt::format("{}: cannot open the database: {}", path, db_ ? sqlite3_errmsg(db_) : "out of memory");
 		sqlite3_close(db_);
-		throw Error(ExitCode::Failure, message);
+		throw Error(Errc::Failure, message);
 	}
 	sqlite3_extended_result_codes(db_, 1);
 	sqlite3_busy_timeout(db_, 5000);
@@ -138,7 +138,7 @@ void Database::exec(std::string_view sql)
 	if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
 		std::string why = message ? message : sqlite3_errmsg(db_);
 		sqlite3_free(message);
-		throw Error(ExitCode::Failure, fmt::format("{}: '{}' failed: {}", path_, text.substr(0, 60), why));
+		throw Error(Errc::Failure, fmt::format("{}: '{}' failed: {}", path_, text.substr(0, 60), why));
 	}
 }
 
@@ -182,7 +182,7 @@ void Database::migrate(const std::vector<std::string_view> &steps, std::string_v
 	int current = userVersion();
 	int target = static_cast<int>(steps.size());
 	if (current > target)
-		throw Error(ExitCode::Failure,
+		throw Error(Errc::Failure,
 			    fmt::format("{}: the {} has schema version {}, newer than the {} this program knows: "
 					"run a newer version; the database was left untouched",
 					path_, what, current, target));

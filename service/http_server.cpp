@@ -283,7 +283,7 @@ HttpServer::HttpServer(int listenFd, Handler handler, ServerLimits limits, std::
 		}
 		deadlineSet_.notify_all();
 		deadlineThread_.join();
-		throw Error(ExitCode::Failure, tls.enabled()
+		throw Error(Errc::Failure, tls.enabled()
 			? "cannot start the HTTPS server: libmicrohttpd refused the certificate, the key or the client CA "
 			  "(are they PEM, and does the key match the certificate?)"
 			: "cannot start the HTTP server (libmicrohttpd refused the listening socket)");
@@ -416,17 +416,17 @@ int listenUnix(const std::string &path, unsigned mode)
 	sockaddr_un addr{};
 	addr.sun_family = AF_UNIX;
 	if (path.size() >= sizeof(addr.sun_path))
-		throw Error(ExitCode::Failure, fmt::format("socket path {} is longer than {} bytes", path, sizeof(addr.sun_path) - 1));
+		throw Error(Errc::Failure, fmt::format("socket path {} is longer than {} bytes", path, sizeof(addr.sun_path) - 1));
 	std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot create a Unix socket: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot create a Unix socket: {}", std::strerror(errno)));
 	// A socket file left by a process that died is stale; a live one answers connect().
 	struct stat st{};
 	if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
 		if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) {
 			close(fd);
-			throw Error(ExitCode::Conflict, fmt::format("{} is in use by a running hac-agent", path));
+			throw Error(Errc::Conflict, fmt::format("{} is in use by a running hac-agent", path));
 		}
 		unlink(path.c_str());
 	}
@@ -438,7 +438,7 @@ int listenUnix(const std::string &path, unsigned mode)
 		if (rc == 0)
 			err = errno;
 		close(fd);
-		throw Error(ExitCode::Failure, fmt::format("cannot listen on {}: {}", path, std::strerror(err)));
+		throw Error(Errc::Failure, fmt::format("cannot listen on {}: {}", path, std::strerror(err)));
 	}
 	chmod(path.c_str(), mode);
 	return fd;
@@ -450,16 +450,16 @@ int listenTcp(const std::string &host, int port)
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons(static_cast<uint16_t>(port));
 	if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
-		throw Error(ExitCode::Usage, fmt::format("'{}' is not an IPv4 address", host));
+		throw Error(Errc::Usage, fmt::format("'{}' is not an IPv4 address", host));
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot create a TCP socket: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot create a TCP socket: {}", std::strerror(errno)));
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 || listen(fd, 128) != 0) {
 		int err = errno;
 		close(fd);
-		throw Error(ExitCode::Failure, fmt::format("cannot listen on {}:{}: {}", host, port, std::strerror(err)));
+		throw Error(Errc::Failure, fmt::format("cannot listen on {}:{}: {}", host, port, std::strerror(err)));
 	}
 	return fd;
 }

@@ -10,6 +10,7 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 #include <hac/job_client.hpp>
 
 struct hac_client {
@@ -37,7 +38,7 @@ int guarded(F &&body)
 		return HAC_OK;
 	} catch (const hac::Error &e) {
 		lastError = e.what();
-		return hac::toInt(e.code());
+		return hac::toInt(hac::exitCode(e.code()));
 	} catch (const std::bad_alloc &) {
 		lastError = "out of memory";
 		return HAC_FAILURE;
@@ -50,7 +51,7 @@ int guarded(F &&body)
 void require(bool ok, const char *what)
 {
 	if (!ok)
-		throw hac::Error(hac::ExitCode::Usage, what);
+		throw hac::Error(hac::Errc::Usage, what);
 }
 
 } // namespace

@@ -29,21 +29,21 @@ std::string resolveSocketPath(const std::string &option)
 	return kDefaultSocket;
 }
 
-ExitCode exitCodeForStatus(int httpStatus, const std::string &errorCode)
+Errc errcForStatus(int httpStatus, const std::string &errorCode)
 {
 	if (errorCode == "allocator_unreachable")
-		return ExitCode::AllocatorUnreachable;
+		return Errc::AllocatorUnreachable;
 	if (errorCode == "start_timeout")
-		return ExitCode::AgentUnreachable; // the agent could not answer within the deadline
+		return Errc::AgentUnreachable; // the agent could not answer within the deadline
 	if (errorCode == "budget_exhausted")
-		return ExitCode::BudgetExhausted;
+		return Errc::BudgetExhausted;
 	switch (httpStatus) {
-	case 400: case 413: case 422: return ExitCode::Usage;
-	case 401: case 403: return ExitCode::PermissionDenied;
-	case 404: return ExitCode::NotFound;
-	case 409: return ExitCode::Conflict;
-	case 504: return ExitCode::TimedOut;
-	default: return ExitCode::Failure;
+	case 400: case 413: case 422: return Errc::Usage;
+	case 401: case 403: return Errc::PermissionDenied;
+	case 404: return Errc::NotFound;
+	case 409: return Errc::Conflict;
+	case 504: return Errc::TimedOut;
+	default: return Errc::Failure;
 	}
 }
 
@@ -67,7 +67,7 @@ Json AgentClient::request(const std::string &method, const std::string &target, 
 {
 	AgentReply reply = call(method, target, body);
 	if (reply.status >= 400)
-		throw Error(exitCodeForStatus(reply.status, reply.errorCode()), reply.errorMessage());
+		throw Error(errcForStatus(reply.status, reply.errorCode()), reply.errorMessage());
 	return reply.body;
 }
 
@@ -105,19 +105,19 @@ AgentReply AgentClient::call(const std::string &method, const std::string &targe
 
 	const std::string start = "start it with 'systemctl start hac-agent', or point HAC_SOCKET or --socket at a running agent";
 	if (!done)
-		throw Error(ExitCode::AgentUnreachable,
+		throw Error(Errc::AgentUnreachable,
 			    fmt::format("hac-agent at {} did not answer within {} ms: check 'systemctl status hac-agent'",
 					socketPath_, timeout_.count()));
 	if (*done) {
 		const error_code &ec = *done;
 		if (ec == asio::error::not_found || ec == asio::error::connection_refused ||
 		    ec == boost::system::errc::no_such_file_or_directory)
-			throw Error(ExitCode::AgentUnreachable,
+			throw Error(Errc::AgentUnreachable,
 				    fmt::format("hac-agent is not running (no agent at {}): {}", socketPath_, start));
 		if (ec == asio::error::access_denied || ec == boost::system::errc::permission_denied)
-			throw Error(ExitCode::PermissionDenied,
+			throw Error(Errc::PermissionDenied,
 				    fmt::format("permission denied on {}: ask an administrator to add you to group 'hac'", socketPath_));
-		throw Error(ExitCode::AgentUnreachable,
+		throw Error(Errc::AgentUnreachable,
 			    fmt::format("cannot talk to hac-agent at {}: {}", socketPath_, ec.message()));
 	}
 
@@ -125,7 +125,7 @@ AgentReply AgentClient::call(const std::string &method, const std::string &targe
 	int status = static_cast<int>(res.result_int());
 	Json json = Json::parse(res.body(), nullptr, false);
 	if (json.is_discarded())
-		throw Error(ExitCode::Failure, fmt::format("hac-agent sent a reply that is not JSON (HTTP {})", status));
+		throw Error(Errc::Failure, fmt::format("hac-agent sent a reply that is not JSON (HTTP {})", status));
 	return AgentReply{status, std::move(json)};
 }
 
@@ -145,7 +145,7 @@ Status AgentClient::status()
 	try {
 		return j.get<Status>();
 	} catch (const Json::exception &e) {
-		throw Error(ExitCode::Failure, std::string("hac-agent sent a status this tool cannot read: ") + e.what());
+		throw Error(Errc::Failure, std::string("hac-agent sent a status this tool cannot read: ") + e.what());
 	}
 }
 

@@ -30,7 +30,7 @@ std::optional<int> visibleDevice()
 		return std::nullopt;
 	auto n = parseInteger(std::string_view(env), 0, 1000000);
 	if (!n)
-		throw Error(ExitCode::Usage, fmt::format("HAC_VISIBLE_DEVICE='{}' is not a device index", env));
+		throw Error(Errc::Usage, fmt::format("HAC_VISIBLE_DEVICE='{}' is not a device index", env));
 	return *n;
 }
 
@@ -68,7 +68,7 @@ Job beginJob(AgentClient &agent, const JobRequest &request, const std::function<
 		}
 		std::string code = reply.errorCode();
 		if (request.noWait || (code != "device_busy" && code != "farm_full"))
-			throw Error(exitCodeForStatus(reply.status, code), reply.errorMessage());
+			throw Error(errcForStatus(reply.status, code), reply.errorMessage());
 		if (code == "device_busy") {
 			tell(reply.errorMessage() + "; waiting: the job starts by itself when the device is free");
 			body["wait"] = true;

@@ -284,7 +284,7 @@ Json parseJson(const std::string &text, const std::string &what)
 {
 	Json j = Json::parse(text, nullptr, false);
 	if (j.is_discarded())
-		throw Error(ExitCode::Failure, what + " is not valid JSON");
+		throw Error(Errc::Failure, what + " is not valid JSON");
 	return j;
 }
 

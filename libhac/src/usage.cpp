@@ -99,7 +99,7 @@ namespace {
 
 [[noreturn]] void badField(const std::string &name, const std::string &what)
 {
-	throw Error(ExitCode::Usage, fmt::format("the field '{}' {}", name, what));
+	throw Error(Errc::Usage, fmt::format("the field '{}' {}", name, what));
 }
 
 TimeMs timeField(const Json &body, const char *name)
@@ -128,7 +128,7 @@ bool boolField(const Json &body, const char *name)
 UsageQuery parseUsageQuery(const Json &body)
 {
 	if (!body.is_object())
-		throw Error(ExitCode::Usage, "the request body must be a JSON object");
+		throw Error(Errc::Usage, "the request body must be a JSON object");
 	UsageQuery q;
 	q.since = timeField(body, "since");
 	q.until = timeField(body, "until");

@@ -99,7 +99,7 @@ TEST_CASE("error bodies and JSON parsing")
 		FAIL("no exception");
 	} catch (const Error &e) {
 		CHECK(std::string(e.what()) == "the agent's reply is not valid JSON");
-		CHECK(e.code() == ExitCode::Failure);
+		CHECK(e.code() == Errc::Failure);
 	}
 }
 

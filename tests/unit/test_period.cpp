@@ -26,7 +26,7 @@ std::string refusal(const char *text)
 	try {
 		parseWhen(text, utc("2026-11-23T17:30:00Z"), "--since");
 	} catch (const Error &e) {
-		CHECK(e.code() == ExitCode::Usage);
+		CHECK(e.code() == Errc::Usage);
 		return e.what();
 	}
 	return "";

@@ -56,7 +56,7 @@ TEST_CASE("the agent's GPU view is read whole; a wrong type is a failure naming 
 		parseGpuView(bad);
 		FAIL("a string percentage was read");
 	} catch (const Error &e) {
-		CHECK(e.code() == ExitCode::Failure);
+		CHECK(e.code() == Errc::Failure);
 		CHECK(std::string(e.what()).find("GPU view") != std::string::npos);
 	}
 }

@@ -34,7 +34,7 @@ std::string refusal(const std::string &bytes)
 	try {
 		parseManifest(bytes);
 	} catch (const Error &e) {
-		CHECK(e.code() == ExitCode::VerificationFailed);
+		CHECK(e.code() == Errc::VerificationFailed);
 		return e.what();
 	}
 	return "";

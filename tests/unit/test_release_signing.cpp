@@ -118,7 +118,7 @@ TEST_CASE("malformed signature files are refused with the field named")
 		try {
 			parseSignature(text);
 		} catch (const Error &e) {
-			CHECK(e.code() == ExitCode::VerificationFailed);
+			CHECK(e.code() == Errc::VerificationFailed);
 			return e.what();
 		}
 		return "";

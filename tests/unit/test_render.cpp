@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 
 #include <hac/error.hpp>
@@ -22,14 +23,14 @@ std::vector<std::string> lines(const std::string &text)
 	return out;
 }
 
-ExitCode codeOf(const std::function<void()> &f)
+std::optional<Errc> codeOf(const std::function<void()> &f)
 {
 	try {
 		f();
 	} catch (const Error &e) {
 		return e.code();
 	}
-	return ExitCode::Ok;
+	return std::nullopt;
 }
 
 std::string messageOf(const std::function<void()> &f)
@@ -194,9 +195,9 @@ TEST_CASE("parseCsvFormat reads nvidia-smi's --format flags")
 	CsvFormat spaced = parseCsvFormat("csv, nounits");
 	CHECK(spaced.header);
 	CHECK_FALSE(spaced.units);
-	CHECK(codeOf([] { parseCsvFormat("xml"); }) == ExitCode::Usage);
-	CHECK(codeOf([] { parseCsvFormat("noheader"); }) == ExitCode::Usage); // csv is required
-	CHECK(codeOf([] { parseCsvFormat("csv,noheaders"); }) == ExitCode::Usage);
+	CHECK(codeOf([] { parseCsvFormat("xml"); }) == Errc::Usage);
+	CHECK(codeOf([] { parseCsvFormat("noheader"); }) == Errc::Usage); // csv is required
+	CHECK(codeOf([] { parseCsvFormat("csv,noheaders"); }) == Errc::Usage);
 	CHECK(messageOf([] { parseCsvFormat("csv,bogus"); }).find("'bogus'") != std::string::npos);
 }
 
@@ -211,10 +212,10 @@ TEST_CASE("Query rejects an unknown field, naming it and the valid ones")
 	std::string message = messageOf([] { Query("index,bogus", kFields, {}); });
 	CHECK(message.find("'bogus'") != std::string::npos);
 	CHECK(message.find("index, name, memory.total, utilization") != std::string::npos);
-	CHECK(codeOf([] { Query("index,bogus", kFields, {}); }) == ExitCode::Usage);
-	CHECK(codeOf([] { Query("", kFields, {}); }) == ExitCode::Usage);
-	CHECK(codeOf([] { Query("index,,name", kFields, {}); }) == ExitCode::Usage);
-	CHECK(codeOf([] { Query("Index", kFields, {}); }) == ExitCode::Usage); // names are exact
+	CHECK(codeOf([] { Query("index,bogus", kFields, {}); }) == Errc::Usage);
+	CHECK(codeOf([] { Query("", kFields, {}); }) == Errc::Usage);
+	CHECK(codeOf([] { Query("index,,name", kFields, {}); }) == Errc::Usage);
+	CHECK(codeOf([] { Query("Index", kFields, {}); }) == Errc::Usage); // names are exact
 }
 
 TEST_CASE("Query prints nvidia-smi style CSV with units")

@@ -51,7 +51,7 @@ TEST_CASE("an address that is neither unix:/PATH nor http(s):// is refused, nami
 			Client client(endpoint);
 			FAIL("accepted ", url);
 		} catch (const hac::Error &e) {
-			CHECK(e.code() == hac::ExitCode::Usage);
+			CHECK(e.code() == hac::Errc::Usage);
 			CHECK(std::string(e.what()).find("unix:") != std::string::npos);
 		}
 	}

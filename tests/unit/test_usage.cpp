@@ -213,7 +213,7 @@ TEST_CASE("only root or the admin group sees another user's usage or everyone's"
 	addJob(log, {"mine", kNov30, kNov30 + 60 * kSecond, "Large.64GB", 4, 20000, "finished", 1000});
 	addJob(log, {"theirs", kNov30, kNov30 + 60 * kSecond, "Large.64GB", 4, 20000, "finished", 1001});
 	UsageLog usage(dir.file("jobs.db"));
-	UsageSources sources{usage, [](TimeMs) -> std::vector<UsageRecord> { throw Error(ExitCode::AllocatorUnreachable, "down"); },
+	UsageSources sources{usage, [](TimeMs) -> std::vector<UsageRecord> { throw Error(Errc::AllocatorUnreachable, "down"); },
 			     AllocatorStatus{}, "hac-admin"};
 	Peer me{1, 1000, 1000};
 	UsageQuery q;
@@ -349,7 +349,7 @@ TEST_CASE("usage JSON reads back as it was written; a bad query names its field"
 		try {
 			parseUsageQuery(body);
 		} catch (const Error &e) {
-			CHECK(e.code() == ExitCode::Usage);
+			CHECK(e.code() == Errc::Usage);
 			return std::string(e.what());
 		}
 		return std::string();

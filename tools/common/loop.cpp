@@ -37,7 +37,7 @@ Loop::Loop(std::chrono::milliseconds interval, std::optional<std::uint64_t> coun
 	: interval_(interval), count_(count), roundStart_(std::chrono::steady_clock::now())
 {
 	if (pipe2(wakeFds, O_CLOEXEC | O_NONBLOCK) != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot create a pipe for --loop: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot create a pipe for --loop: {}", std::strerror(errno)));
 	stopRequested = 0;
 	struct sigaction action {};
 	action.sa_handler = onStopSignal;
@@ -79,7 +79,7 @@ bool Loop::next()
 		if (stopped())
 			return false;
 		if (n < 0 && errno != EINTR)
-			throw Error(ExitCode::Failure, fmt::format("waiting for the next --loop round: {}", std::strerror(errno)));
+			throw Error(Errc::Failure, fmt::format("waiting for the next --loop round: {}", std::strerror(errno)));
 	}
 	// A round that overran its interval starts the cadence anew instead of a burst of catch-ups.
 	auto now = steady_clock::now();

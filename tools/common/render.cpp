@@ -287,12 +287,12 @@ CsvFormat parseCsvFormat(std::string_view spec)
 		else if (part == "nounits")
 			format.units = false;
 		else
-			throw Error(ExitCode::Usage,
+			throw Error(Errc::Usage,
 				    fmt::format("unknown --format '{}': use csv, optionally with noheader and nounits "
 						"(e.g. --format csv,noheader,nounits)", part));
 	}
 	if (!csv)
-		throw Error(ExitCode::Usage, fmt::format("--format '{}' lacks 'csv': use csv, optionally with noheader "
+		throw Error(Errc::Usage, fmt::format("--format '{}' lacks 'csv': use csv, optionally with noheader "
 							 "and nounits (e.g. --format csv,noheader)", spec));
 	return format;
 }
@@ -302,7 +302,7 @@ Query::Query(std::string_view fieldList, const std::vector<QueryField> &offered,
 {
 	for (std::string_view name : splitCommas(fieldList)) {
 		if (name.empty())
-			throw Error(ExitCode::Usage, fmt::format("--query '{}' has an empty field name; valid fields: {}",
+			throw Error(Errc::Usage, fmt::format("--query '{}' has an empty field name; valid fields: {}",
 								 fieldList, fieldNames(offered)));
 		auto it = std::find_if(offered.begin(), offered.end(),
 				       [&](const QueryField &f) { return f.name == name; });
@@ -310,7 +310,7 @@ Query::Query(std::string_view fieldList, const std::vector<QueryField> &offered,
 			std::vector<std::string> names;
 			for (const QueryField &f : offered)
 				names.push_back(f.name);
-			throw Error(ExitCode::Usage, fmt::format("unknown --query field '{}'{}; valid fields: {} "
+			throw Error(Errc::Usage, fmt::format("unknown --query field '{}'{}; valid fields: {} "
 								 "(see --help-query)", name, didYouMean(name, names),
 								 fieldNames(offered)));
 		}

@@ -133,8 +133,8 @@ int runTool(CLI::App &app, int argc, char **argv, const std::function<int()> &bo
 	} catch (const Error &e) {
 		std::fflush(stdout);
 		fmt::print(stderr, "{}: {}\n", tool, e.what());
-		code = toInt(e.code());
-		if (e.code() == ExitCode::Usage)
+		code = toInt(exitCode(e.code()));
+		if (e.code() == Errc::Usage)
 			fmt::print(stderr, "{}", usageLine(app));
 		printJsonError(json, code, e.what());
 	} catch (const std::exception &e) {

@@ -36,11 +36,11 @@ Catalog fetchCatalog(AgentClient &agent)
 		if (j.contains("allocator"))
 			j.at("allocator").get_to(c.allocator);
 	} catch (const Json::exception &e) {
-		throw Error(ExitCode::Failure, fmt::format("hac-agent sent a size list this tool cannot read ({}); "
+		throw Error(Errc::Failure, fmt::format("hac-agent sent a size list this tool cannot read ({}); "
 							   "is hac-agent the same version as this tool?", e.what()));
 	}
 	if (c.skus.empty())
-		throw Error(ExitCode::AllocatorUnreachable, "hac-agent knows no sizes yet: it has not reached the allocator; "
+		throw Error(Errc::AllocatorUnreachable, "hac-agent knows no sizes yet: it has not reached the allocator; "
 							    "check 'hac-smi -s'");
 	return c;
 }
@@ -58,7 +58,7 @@ const Sku &resolveSku(const Catalog &catalog, const std::string &typed)
 	if (matches.size() == 1)
 		return *matches.front();
 	if (matches.size() > 1)
-		throw Error(ExitCode::Conflict, fmt::format("'{}' is ambiguous: it fits {}; give the full name", typed, names(matches)));
+		throw Error(Errc::Conflict, fmt::format("'{}' is ambiguous: it fits {}; give the full name", typed, names(matches)));
 	std::vector<const Sku *> all;
 	std::vector<std::string> spellings;
 	for (const CatalogSku &c : catalog.skus) {
@@ -75,7 +75,7 @@ const Sku &resolveSku(const Catalog &catalog, const std::string &typed)
 				if (c.sku.name.substr(0, c.sku.name.find('.')) == n)
 					near.push_back(c.sku.name);
 	}
-	throw Error(ExitCode::NotFound, fmt::format("no size '{}'{}; the sizes are: {}", typed, didYouMean(near), names(all)));
+	throw Error(Errc::NotFound, fmt::format("no size '{}'{}; the sizes are: {}", typed, didYouMean(near), names(all)));
 }
 
 std::string formatPrice(std::int64_t micro, const std::string &currency)

@@ -34,8 +34,8 @@ const Device &pickDevice(const tools::Catalog &catalog, std::optional<int> index
 	for (const Device &d : catalog.devices)
 		known += fmt::format("{}{}", known.empty() ? "" : ", ", d.index);
 	if (!index)
-		throw Error(ExitCode::NotFound, "this VM has no device; add one with 'hac-smi device add'");
-	throw Error(ExitCode::NotFound, fmt::format("no device {}: this VM has device(s) {}", *index, known.empty() ? "none" : known));
+		throw Error(Errc::NotFound, "this VM has no device; add one with 'hac-smi device add'");
+	throw Error(Errc::NotFound, fmt::format("no device {}: this VM has device(s) {}", *index, known.empty() ? "none" : known));
 }
 
 // One size change; waits for a running job while --wait allows. Returns the agent's answer.
@@ -60,9 +60,9 @@ Json change(AgentClient &agent, const Options &options, int device, const std::s
 		std::string code = reply.errorCode();
 		bool busy = code == "device_in_use" || code == "device_busy";
 		if (!busy || !waiting)
-			throw Error(exitCodeForStatus(reply.status, code), reply.errorMessage());
+			throw Error(errcForStatus(reply.status, code), reply.errorMessage());
 		if (!unlimited && Clock::now() >= deadline)
-			throw Error(ExitCode::TimedOut, fmt::format("gave up waiting after {} s: {}", *options.waitSeconds, reply.errorMessage()));
+			throw Error(Errc::TimedOut, fmt::format("gave up waiting after {} s: {}", *options.waitSeconds, reply.errorMessage()));
 		if (!told && !options.json)
 			std::fprintf(stderr, "hac-resize: %s; waiting for it to end\n", reply.errorMessage().c_str());
 		told = true;
@@ -113,7 +113,7 @@ int menu(AgentClient &agent, const Options &options)
 int run(const Options &options)
 {
 	if (options.size.empty() && !options.list && !tools::interactive())
-		throw Error(ExitCode::Usage, "no SIZE given, and stdin is not a terminal for the menu: "
+		throw Error(Errc::Usage, "no SIZE given, and stdin is not a terminal for the menu: "
 					     "give one (hac-resize 2xlarge), or see the sizes with 'hac-resize --list'");
 	AgentClient agent(resolveSocketPath(options.socket));
 	if (options.list) {

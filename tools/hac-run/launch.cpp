@@ -91,10 +91,10 @@ int launch(const Options &options)
 	AgentClient agent(resolveSocketPath(options.socket));
 	int gate[2], execStatus[2];
 	if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(execStatus, O_CLOEXEC) != 0)
-		throw Error(ExitCode::Failure, fmt::format("pipe: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("pipe: {}", std::strerror(errno)));
 	pid_t pid = fork();
 	if (pid < 0)
-		throw Error(ExitCode::Failure, fmt::format("fork: {}", std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("fork: {}", std::strerror(errno)));
 	if (pid == 0) {
 		close(gate[1]);
 		close(execStatus[0]);

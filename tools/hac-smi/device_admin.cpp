@@ -32,7 +32,7 @@ std::optional<int> chooseDevice(const tools::Catalog &catalog, const DeviceComma
 	if (command.index)
 		return command.index;
 	if (!tools::interactive())
-		throw Error(ExitCode::Usage, fmt::format("'hac-smi device {}' needs a device index N when stdin is not a terminal",
+		throw Error(Errc::Usage, fmt::format("'hac-smi device {}' needs a device index N when stdin is not a terminal",
 							 command.verb));
 	Table table({{" "}, {"Device", Align::Right}, {"Size"}});
 	std::vector<int> indexes;
@@ -41,7 +41,7 @@ std::optional<int> chooseDevice(const tools::Catalog &catalog, const DeviceComma
 		indexes.push_back(d.index);
 	}
 	if (indexes.empty())
-		throw Error(ExitCode::NotFound, "this VM has no device; add one with 'hac-smi device add'");
+		throw Error(Errc::NotFound, "this VM has no device; add one with 'hac-smi device add'");
 	tools::print(table.render());
 	return tools::askDevice(indexes);
 }
@@ -51,7 +51,7 @@ std::optional<std::string> chooseSku(const tools::Catalog &catalog, const Device
 	if (!command.sku.empty())
 		return tools::resolveSku(catalog, command.sku).name;
 	if (!tools::interactive())
-		throw Error(ExitCode::Usage, "'hac-smi device add' needs a SIZE when stdin is not a terminal; "
+		throw Error(Errc::Usage, "'hac-smi device add' needs a SIZE when stdin is not a terminal; "
 					     "see them with 'hac-smi device list'");
 	tools::print(tools::renderSkuTable(catalog, ""));
 	auto choice = tools::askSelection(static_cast<int>(catalog.skus.size()));
@@ -114,10 +114,10 @@ void checkDeviceCommand(const DeviceCommand &command)
 	std::string known = "the verbs are list, add [SIZE], rm [N] and switch [N] (or moreh-smi's --add SIZE, "
 			    "--rm N, --switch N)";
 	if (command.stray.empty())
-		throw Error(ExitCode::Usage, "'hac-smi device' needs a verb: " + known);
+		throw Error(Errc::Usage, "'hac-smi device' needs a verb: " + known);
 	if (!command.verb.empty())
-		throw Error(ExitCode::Usage, fmt::format("'hac-smi device {}' does not take '{}'", command.verb, command.stray.front()));
-	throw Error(ExitCode::Usage, fmt::format("'hac-smi device {}': no such verb{}; {}", command.stray.front(),
+		throw Error(Errc::Usage, fmt::format("'hac-smi device {}' does not take '{}'", command.verb, command.stray.front()));
+	throw Error(Errc::Usage, fmt::format("'hac-smi device {}': no such verb{}; {}", command.stray.front(),
 						 didYouMean(command.stray.front(), verbs), known));
 }
 

@@ -112,7 +112,7 @@ GpuView parseGpuView(const Json &document)
 	try {
 		return document.get<GpuView>();
 	} catch (const Json::exception &e) {
-		throw Error(ExitCode::Failure, std::string("hac-agent sent a GPU view this tool cannot read: ") + e.what());
+		throw Error(Errc::Failure, std::string("hac-agent sent a GPU view this tool cannot read: ") + e.what());
 	}
 }
 

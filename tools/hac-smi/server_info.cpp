@@ -54,7 +54,7 @@ TokenInfo parseTokenInfo(const Json &answer)
 	TokenInfo token;
 	auto fingerprint = answer.find("fingerprint");
 	if (fingerprint == answer.end() || !fingerprint->is_string() || fingerprint->get<std::string>().empty())
-		throw Error(ExitCode::Failure, "hac-agent sent no token fingerprint: check that hac-agent and hac-smi "
+		throw Error(Errc::Failure, "hac-agent sent no token fingerprint: check that hac-agent and hac-smi "
 					       "are of the same release");
 	token.fingerprint = fingerprint->get<std::string>();
 	if (auto account = answer.find("account"); account != answer.end() && account->is_string())

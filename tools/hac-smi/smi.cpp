@@ -11,6 +11,7 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 #include <hac/time.hpp>
 
 #include "common/loop.hpp"
@@ -35,7 +36,7 @@ void keepDevice(Status &status, int index)
 		std::string known;
 		for (const Device &d : devices)
 			known += fmt::format("{}{}", known.empty() ? "" : ", ", d.index);
-		throw Error(ExitCode::NotFound,
+		throw Error(Errc::NotFound,
 			    known.empty() ? fmt::format("no device {}: this VM has no devices", index)
 					  : fmt::format("no device {}: this VM has device(s) {}", index, known));
 	}
@@ -54,14 +55,14 @@ int resetDevice(AgentClient &client, const Options &options)
 		Status status = client.status();
 		auto it = std::find_if(status.devices.begin(), status.devices.end(), [](const Device &d) { return d.current; });
 		if (it == status.devices.end())
-			throw Error(ExitCode::NotFound, "Device release failed. (This VM has no device.)");
+			throw Error(Errc::NotFound, "Device release failed. (This VM has no device.)");
 		device = it->index;
 	}
 	AgentReply reply = client.call("POST", fmt::format("/v1/devices/{}/reset", device), "{}");
 	if (reply.status == 404 && reply.errorCode() == "not_running")
-		throw Error(ExitCode::NotFound, "Device release failed. (Not running job.)");
+		throw Error(Errc::NotFound, "Device release failed. (Not running job.)");
 	if (reply.status >= 400)
-		throw Error(exitCodeForStatus(reply.status, reply.errorCode()),
+		throw Error(errcForStatus(reply.status, reply.errorCode()),
 			    fmt::format("Device release failed. ({})", reply.errorMessage()));
 	tools::report(options.json, {{"schema_version", 1}, {"device", device}, {"released", true}, {"job", reply.body["job"]}},
 		      "Device release success.\n");
@@ -80,7 +81,7 @@ Round fetchRound(AgentClient &client)
 	try {
 		return Round{j.get<Status>(), j.value("job_log", Json())};
 	} catch (const Json::exception &e) {
-		throw Error(ExitCode::Failure, std::string("hac-agent sent a status this tool cannot read: ") + e.what());
+		throw Error(Errc::Failure, std::string("hac-agent sent a status this tool cannot read: ") + e.what());
 	}
 }
 
@@ -197,7 +198,7 @@ int run(const Options &options)
 			if (first)
 				throw;
 			fmt::print(stderr, "hac-smi: {}\n", e.what());
-			code = toInt(e.code());
+			code = toInt(exitCode(e.code()));
 		}
 		std::fflush(stdout);
 	} while (loop.next());

@@ -95,7 +95,7 @@ PythonEnv resolveEnvironment(const std::string &prefix, const std::string &envNa
 		std::vector<std::string> looked;
 		env.path = findCondaEnv(envName, looked);
 		if (env.path.empty())
-			throw Error(ExitCode::NotFound,
+			throw Error(Errc::NotFound,
 				    fmt::format("there is no conda environment named '{}' (looked in {}); 'conda env list' "
 						"shows them, or give --prefix PATH", envName, fmt::join(looked, ", ")));
 		env.chosenBy = fmt::format("--env {}", envName);
@@ -106,7 +106,7 @@ PythonEnv resolveEnvironment(const std::string &prefix, const std::string &envNa
 		env.path = venv;
 		env.chosenBy = "$VIRTUAL_ENV";
 	} else {
-		throw Error(ExitCode::Usage, "no Python environment is chosen: activate the conda env or venv "
+		throw Error(Errc::Usage, "no Python environment is chosen: activate the conda env or venv "
 					     "('conda activate NAME', 'source VENV/bin/activate'), or give --prefix PATH or --env NAME");
 	}
 
@@ -116,15 +116,15 @@ PythonEnv resolveEnvironment(const std::string &prefix, const std::string &envNa
 		path = path.parent_path();
 	env.path = path.string();
 	if (!isDir(path))
-		throw Error(ExitCode::NotFound, fmt::format("the environment {} ({}) does not exist", env.path, env.chosenBy));
+		throw Error(Errc::NotFound, fmt::format("the environment {} ({}) does not exist", env.path, env.chosenBy));
 	env.python = (path / "bin" / "python").string();
 	if (!fs::exists(env.python, ec))
-		throw Error(ExitCode::NotFound, fmt::format("{} ({}) has no bin/python: it is not a conda env or venv",
+		throw Error(Errc::NotFound, fmt::format("{} ({}) has no bin/python: it is not a conda env or venv",
 							    env.path, env.chosenBy));
 	env.kind = isDir(path / "conda-meta") ? "conda" : fs::exists(path / "pyvenv.cfg", ec) ? "venv" : "prefix";
 	env.sitePackages = findSitePackages(path, env.python);
 	if (env.sitePackages.empty())
-		throw Error(ExitCode::NotFound, fmt::format("{} ({}) has no single lib/python3.X/site-packages for its "
+		throw Error(Errc::NotFound, fmt::format("{} ({}) has no single lib/python3.X/site-packages for its "
 							    "bin/python", env.path, env.chosenBy));
 	return env;
 }

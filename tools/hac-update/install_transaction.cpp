@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 
 #include "common/output.hpp"
 #include "common/run_tool.hpp"
@@ -65,7 +66,7 @@ namespace {
 		tools::printJson(doc);
 		tools::errorDocumentWritten();
 	}
-	throw Error(ExitCode::Failure, message);
+	throw Error(Errc::Failure, message);
 }
 
 } // namespace

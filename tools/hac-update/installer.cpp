@@ -189,7 +189,7 @@ int Installer::run(const std::vector<std::string> &args, const std::string &show
 	}
 	int logFd = open(logFile_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (logFd < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", logFile_, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot write {}: {}", logFile_, std::strerror(errno)));
 	posix_spawn_file_actions_t actions;
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -222,7 +222,7 @@ int Installer::run(const std::vector<std::string> &args, const std::string &show
 	posix_spawnattr_destroy(&attr);
 	close(logFd);
 	if (rc != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot run {}: {}", args[0], std::strerror(rc)));
+		throw Error(Errc::Failure, fmt::format("cannot run {}: {}", args[0], std::strerror(rc)));
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
 	}

@@ -42,7 +42,7 @@ std::uint64_t sizeOf(const std::string &path, bool &exists)
 [[noreturn]] void refuse(const std::string &part, const std::string &message)
 {
 	unlink(part.c_str());
-	throw Error(ExitCode::VerificationFailed, message + "; nothing was installed");
+	throw Error(Errc::VerificationFailed, message + "; nothing was installed");
 }
 
 // Brings `part` from `have` bytes to the declared size, or throws.
@@ -54,7 +54,7 @@ void download(ReleaseSource &source, const std::string &framework, const release
 	bool exists = false;
 	int fd = open(part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", part, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot write {}: {}", part, std::strerror(errno)));
 	FetchResult r;
 	{
 		ProgressBar bar(progressBar, p.file);
@@ -71,21 +71,21 @@ void download(ReleaseSource &source, const std::string &framework, const release
 					 "declares (truncated)", p.file, p.size));
 	if (!r.error.empty()) {
 		std::uint64_t now = sizeOf(part, exists);
-		throw Error(ExitCode::AllocatorUnreachable,
+		throw Error(Errc::AllocatorUnreachable,
 			    fmt::format("the download of {} from {} stopped at {} of {} bytes: {}. Run hac-update again "
 					"to resume it; nothing was installed", p.file, source.url(), now, p.size, r.error));
 	}
 	if (r.status == 404) {
 		unlink(part.c_str());
-		throw Error(ExitCode::NotFound, fmt::format("the allocator at {} has no file {} of release {}: the "
+		throw Error(Errc::NotFound, fmt::format("the allocator at {} has no file {} of release {}: the "
 							    "release is incomplete; tell its operator", source.url(),
 							    p.file, framework));
 	}
 	if (r.status != 200 && r.status != 206)
-		throw Error(r.status >= 500 ? ExitCode::AllocatorUnreachable : ExitCode::Failure,
+		throw Error(r.status >= 500 ? Errc::AllocatorUnreachable : Errc::Failure,
 			    fmt::format("the allocator at {} answered HTTP {} for {}", source.url(), r.status, p.file));
 	if (!synced)
-		throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", part, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot write {}: {}", part, std::strerror(errno)));
 	std::uint64_t size = sizeOf(part, exists);
 	if (size != p.size)
 		refuse(part, fmt::format("the allocator sent {} bytes of {}, but its signed manifest declares {} "
@@ -137,7 +137,7 @@ FetchedPackage fetchPackage(ReleaseSource &source, const std::string &framework,
 		refuse(part, fmt::format("the sha256 of {} is {}, but its signed manifest says {}: the file was altered",
 					 p.file, hash, p.sha256));
 	if (rename(part.c_str(), fetched.path.c_str()) != 0)
-		throw Error(ExitCode::Failure, fmt::format("cannot rename {}: {}", part, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot rename {}: {}", part, std::strerror(errno)));
 	return fetched;
 }
 

@@ -39,7 +39,7 @@ std::string homeDir()
 		return home;
 	if (const passwd *pw = getpwuid(getuid()); pw && pw->pw_dir)
 		return pw->pw_dir;
-	throw Error(ExitCode::Failure, "cannot tell the home folder: set HOME");
+	throw Error(Errc::Failure, "cannot tell the home folder: set HOME");
 }
 
 std::string cacheDir()
@@ -61,7 +61,7 @@ void makeDirs(const std::string &dir)
 		missing.push_back(p);
 	for (auto it = missing.rbegin(); it != missing.rend(); ++it)
 		if (mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
-			throw Error(ExitCode::Failure, fmt::format("cannot create {}: {}", it->string(), std::strerror(errno)));
+			throw Error(Errc::Failure, fmt::format("cannot create {}: {}", it->string(), std::strerror(errno)));
 }
 
 void writeFileAtomically(const std::string &path, const std::string &bytes)
@@ -84,7 +84,7 @@ void writeFileAtomically(const std::string &path, const std::string &bytes)
 	if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
 		err = ok ? errno : err;
 		unlink(tmp.c_str());
-		throw Error(ExitCode::Failure, fmt::format("cannot write {}: {}", path, std::strerror(err)));
+		throw Error(Errc::Failure, fmt::format("cannot write {}: {}", path, std::strerror(err)));
 	}
 }
 
@@ -94,7 +94,7 @@ std::string readFileIfAny(const std::string &path)
 	if (!in) {
 		if (errno == ENOENT)
 			return {};
-		throw Error(ExitCode::Failure, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+		throw Error(Errc::Failure, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
 	}
 	std::ostringstream text;
 	text << in.rdbuf();

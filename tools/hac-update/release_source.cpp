@@ -49,7 +49,7 @@ ReleaseSource::ReleaseSource(std::string allocatorUrl, std::string keysDir)
 		url_.pop_back();
 	keys_ = release::loadPublicKeys(keysDir_, keyProblems_);
 	if (keys_.empty())
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("no release signing key is trusted: {} holds no Ed25519 public key (*.pem){}. Install "
 					"the operator's key there, or give --keys DIR; nothing was changed", keysDir_,
 					keyProblems_.empty() ? "" : fmt::format(" ({})", fmt::join(keyProblems_, "; "))));
@@ -60,19 +60,19 @@ std::string ReleaseSource::get(const std::string &path, const std::string &what,
 	std::string body;
 	FetchResult r = downloader_.fetch(url_ + path, body, maxBytes);
 	if (!r.error.empty() && r.status == 0)
-		throw Error(ExitCode::AllocatorUnreachable,
+		throw Error(Errc::AllocatorUnreachable,
 			    fmt::format("cannot reach the allocator at {} for {}: {}. Check that it runs and that this "
 					"VM reaches it, or give --allocator URL", url_, what, r.error));
 	if (r.overLimit)
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("the allocator's {} is larger than {} bytes: refused", what, maxBytes));
 	if (!r.error.empty())
-		throw Error(ExitCode::AllocatorUnreachable,
+		throw Error(Errc::AllocatorUnreachable,
 			    fmt::format("the allocator at {} broke off sending {}: {}; try again", url_, what, r.error));
 	if (r.status == 404)
-		throw Error(ExitCode::NotFound, fmt::format("the allocator at {} has no {}: {}", url_, what, serverMessage(r)));
+		throw Error(Errc::NotFound, fmt::format("the allocator at {} has no {}: {}", url_, what, serverMessage(r)));
 	if (r.status != 200)
-		throw Error(r.status >= 500 ? ExitCode::AllocatorUnreachable : ExitCode::Failure,
+		throw Error(r.status >= 500 ? Errc::AllocatorUnreachable : Errc::Failure,
 			    fmt::format("the allocator at {} answered {} for {}: {}", url_, r.status, what, serverMessage(r)));
 	return body;
 }
@@ -82,7 +82,7 @@ ReleaseIndex ReleaseSource::index()
 	std::string body = get("/v1/releases", "list of releases", 1 << 20);
 	Json j = Json::parse(body, nullptr, false);
 	if (!j.is_object() || !j.contains("releases") || !j["releases"].is_array())
-		throw Error(ExitCode::Failure, fmt::format("the allocator at {} sent a list of releases that is not "
+		throw Error(Errc::Failure, fmt::format("the allocator at {} sent a list of releases that is not "
 							   "{{\"releases\":[...]}}: is it a hac allocator?", url_));
 	ReleaseIndex index;
 	for (const Json &r : j["releases"]) {
@@ -113,13 +113,13 @@ VerifiedRelease ReleaseSource::fetch(const std::string &framework)
 		std::vector<std::string> ids;
 		for (const release::PublicKey &k : keys_)
 			ids.push_back(k.id);
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("release {}'s manifest is signed by key {}, which is not trusted here ({} holds "
 					"keys {}): install the operator's public key there or give --keys DIR; nothing "
 					"was changed", framework, signature.keyId, keysDir_, fmt::join(ids, ", ")));
 	}
 	case release::Verdict::BadSignature:
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("the signature of release {}'s manifest does not match its bytes (key {}, {}): the "
 					"manifest was altered or damaged on the way; nothing was changed", framework,
 					signature.keyId, key->file));
@@ -131,7 +131,7 @@ VerifiedRelease ReleaseSource::fetch(const std::string &framework)
 	v.keyId = key->id;
 	v.keyFile = key->file;
 	if (v.manifest.framework != framework)
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("the allocator serves the signed manifest of framework {} as release {}: refused; "
 					"nothing was changed", v.manifest.framework, framework));
 	return v;

@@ -35,7 +35,7 @@ TrustState TrustState::load()
 	Json j = Json::parse(text, nullptr, false);
 	auto it = j.is_object() ? j.find("newest_installed") : j.end();
 	if (it == j.end() || !it->is_string() || !release::isFrameworkVersion(it->get<std::string>()))
-		throw Error(ExitCode::Failure,
+		throw Error(Errc::Failure,
 			    fmt::format("{} is damaged; it holds the newest release installed, for rollback protection. "
 					"Remove it to start that record afresh", s.file_));
 	s.newest_ = it->get<std::string>();

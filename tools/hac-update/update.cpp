@@ -12,6 +12,7 @@
 
 #include <hac/agent_client.hpp>
 #include <hac/error.hpp>
+#include <hac/exit_code.hpp>
 #include <release/version.hpp>
 
 #include "common/menu.hpp"
@@ -55,7 +56,7 @@ Source openSource(const Options &opt)
 		if (v.contains("allocator") && v["allocator"].is_object())
 			url = v["allocator"].value("url", "");
 		if (url.empty())
-			throw Error(ExitCode::Failure, "hac-agent reports no allocator URL; set [allocator] url in its config, "
+			throw Error(Errc::Failure, "hac-agent reports no allocator URL; set [allocator] url in its config, "
 						       "or give --allocator URL");
 	}
 	s.releases = std::make_unique<ReleaseSource>(url, keysDir(opt));
@@ -68,7 +69,7 @@ ReleaseIndex nonEmptyIndex(ReleaseSource &source)
 {
 	ReleaseIndex index = source.index();
 	if (index.frameworks.empty() || index.pinned.empty())
-		throw Error(ExitCode::NotFound, fmt::format("the allocator at {} offers no framework release", source.url()));
+		throw Error(Errc::NotFound, fmt::format("the allocator at {} offers no framework release", source.url()));
 	return index;
 }
 
@@ -89,7 +90,7 @@ Json releaseJson(const VerifiedRelease &r)
 void checkNotExpired(const VerifiedRelease &r)
 {
 	if (r.manifest.expired(nowMs()))
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("release {}'s manifest expired at {}: its operator must sign it again "
 					"(hac-release --replace); nothing was changed", r.manifest.framework,
 					formatTime(r.manifest.expiresAt)));
@@ -101,13 +102,13 @@ void checkInstallable(const VerifiedRelease &r, const TrustState &trust, bool al
 	checkNotExpired(r);
 	const std::string &fw = r.manifest.framework;
 	if (!trust.newestInstalled().empty() && release::compareVersions(fw, trust.newestInstalled()) < 0 && !allowOlder)
-		throw Error(ExitCode::VerificationFailed,
+		throw Error(Errc::VerificationFailed,
 			    fmt::format("release {} is older than {}, which was installed before (rollback protection, {}); "
 					"to go back on purpose run 'hac-update --target {} --allow-older'; nothing was changed",
 					fw, trust.newestInstalled(), trust.file(), fw));
 	if (!source.agentVersion.empty() && release::isFrameworkVersion(source.agentVersion) &&
 	    release::compareVersions(source.agentVersion, r.manifest.minAgentVersion) < 0)
-		throw Error(ExitCode::Failure,
+		throw Error(Errc::Failure,
 			    fmt::format("release {} needs hac-agent {} or newer, and this VM runs {}: upgrade hac-agent "
 					"first; nothing was changed", fw, r.manifest.minAgentVersion, source.agentVersion));
 }
@@ -173,7 +174,7 @@ int runList(const Options &opt)
 	try {
 		env = resolveEnvironment(opt.prefix, opt.envName);
 	} catch (const Error &e) {
-		if (e.code() != ExitCode::Usage)
+		if (e.code() != Errc::Usage)
 			throw;
 	}
 	Source src = openSource(opt);
@@ -201,7 +202,7 @@ int runList(const Options &opt)
 				notes.push_back("EXPIRED");
 			table.addRow({fw, releaseSummary(r.manifest), formatTime(r.manifest.expiresAt), fmt::format("{}", fmt::join(notes, ", "))});
 		} catch (const Error &e) {
-			if (e.code() != ExitCode::VerificationFailed && e.code() != ExitCode::NotFound)
+			if (e.code() != Errc::VerificationFailed && e.code() != Errc::NotFound)
 				throw;
 			entry["verified"] = false;
 			entry["error"] = e.what();
@@ -233,7 +234,7 @@ std::string heldRelease(const PythonEnv &env, ReleaseSource &releases, const Rel
 			if (assess(env, releases.fetch(fw).manifest).health == Health::Ok)
 				return fw;
 		} catch (const Error &e) {
-			if (e.code() != ExitCode::VerificationFailed && e.code() != ExitCode::NotFound)
+			if (e.code() != Errc::VerificationFailed && e.code() != Errc::NotFound)
 				throw;
 		}
 	}
@@ -275,7 +276,7 @@ int runUpgrade(const Options &opt)
 	checkInstallable(latest, trust, false, src);
 	if (!opt.yes && !opt.dryRun) {
 		if (!isatty(STDIN_FILENO))
-			throw Error(ExitCode::Usage, fmt::format("not upgrading to {}: stdin is not a terminal to answer the "
+			throw Error(Errc::Usage, fmt::format("not upgrading to {}: stdin is not a terminal to answer the "
 								 "question; give --yes to upgrade without asking", fw));
 		// The question as hac-update(1) shows it; with --json it goes to stderr, off the document.
 		if (!tools::confirm("Do you want to upgrade? (y/n, default: n)", opt.json ? stderr : stdout)) {
@@ -329,9 +330,9 @@ int runInstall(const Options &opt)
 int runUpdate(const Options &opt)
 {
 	if (opt.allowOlder && opt.target.empty())
-		throw Error(ExitCode::Usage, "--allow-older needs --target VERSION: name the older release to go back to");
+		throw Error(Errc::Usage, "--allow-older needs --target VERSION: name the older release to go back to");
 	if (!opt.target.empty() && !release::isFrameworkVersion(opt.target))
-		throw Error(ExitCode::Usage, fmt::format("--target '{}' is not a release version such as 24.5.0", opt.target));
+		throw Error(Errc::Usage, fmt::format("--target '{}' is not a release version such as 24.5.0", opt.target));
 	if (opt.check)
 		return runCheck(opt);
 	if (opt.list)

@@ -60,7 +60,7 @@ int number(std::string_view text, std::size_t pos, std::size_t len)
 TimeMs parseWhen(std::string_view text, TimeMs now, const char *option)
 {
 	auto bad = [&](std::string_view why) {
-		return Error(ExitCode::Usage,
+		return Error(Errc::Usage,
 			     fmt::format("{} '{}' {}: give a date (2026-11-01), a local date and time (2026-11-01 14:30), "
 					 "UTC with Z (2026-11-01T14:30Z), or a time ago (30m, 24h, 7d, 2w)", option, text, why));
 	};

@@ -47,7 +47,7 @@ void filterJobs(const Options &options, UsageReport &report)
 	for (const std::string &p : options.ids)
 		if (std::none_of(report.jobs->begin(), report.jobs->end(),
 				 [&](const UsageJob &job) { return startsWithIgnoringCase(job.record.jobId, p); }))
-			throw Error(ExitCode::NotFound, fmt::format("no job{} has an ID starting with '{}' (searched from {}; "
+			throw Error(Errc::NotFound, fmt::format("no job{} has an ID starting with '{}' (searched from {}; "
 								    "see the IDs with 'hac-usage --jobs')",
 								    report.user ? " of " + *report.user : "", p, formatTime(report.since)));
 	std::vector<UsageRow> rows;
@@ -84,7 +84,7 @@ UsageQuery buildQuery(const Options &options, TimeMs now, View &view)
 	TimeMs defaultSince = options.ids.empty() ? periodStart(q.until - 1, Calendar::Month) : 0;
 	q.since = options.since.empty() ? defaultSince : parseWhen(options.since, now, "--since");
 	if (q.since >= q.until)
-		throw Error(ExitCode::Usage, fmt::format("--since ({}) must be before --until ({})", formatTime(q.since),
+		throw Error(Errc::Usage, fmt::format("--since ({}) must be before --until ({})", formatTime(q.since),
 							 formatTime(q.until)));
 	view.by = options.by;
 	view.periods = options.by == "day" || options.by == "week" || options.by == "month";
@@ -111,7 +111,7 @@ int run(const Options &options)
 		try {
 			reply.at("budget").get_to(budget);
 		} catch (const Json::exception &e) {
-			throw Error(ExitCode::Failure,
+			throw Error(Errc::Failure,
 				    std::string("hac-agent sent a budget this tool cannot read (is it older than --budget?): ") + e.what());
 		}
 		std::string format = options.json ? "json" : options.format;
@@ -134,7 +134,7 @@ int run(const Options &options)
 	try {
 		reply.get_to(report);
 	} catch (const Json::exception &e) {
-		throw Error(ExitCode::Failure, std::string("hac-agent sent a usage report this tool cannot read: ") + e.what());
+		throw Error(Errc::Failure, std::string("hac-agent sent a usage report this tool cannot read: ") + e.what());
 	}
 	filterJobs(options, report);
 

@@ -50,6 +50,6 @@ private:
 };
 
 // The exit code a tool returns for an HTTP error status of the agent.
-ExitCode exitCodeForStatus(int httpStatus, const std::string &errorCode);
+Errc errcForStatus(int httpStatus, const std::string &errorCode);
 
 } // namespace hac

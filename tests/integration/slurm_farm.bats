@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # hac-allocator's Slurm placement backend (issue 14) on a real Slurm farm (tests/lib/slurm_cluster.sh:
 # 4 fake nodes f01..f04 with hacgpu:8 each, slurmrestd on a Unix socket): allocations as Slurm
-# jobs, the queue when the farm is full, releases, a lost answer, Slurm down, and the whole path
-# from hac-run. allocator/README.md, "Run the farm on Slurm", describes what these check.
+# jobs, the queue when the farm is full, releases, a lost answer, Slurm down, the whole path
+# from hac-run, and hac-smi -p on Slurm's placement. allocator/README.md, "Run the farm on Slurm",
+# describes what these check.
 
 setup_file() {
 	load ../lib/common
@@ -351,6 +352,61 @@ EOT
 	figure "Slurm hold $slurm_start..$slurm_end, agent's job $started..$ended"
 	((slurm_start <= started && ended <= slurm_end + 1))
 	((ended - started >= 3))
+}
+
+@test "hac-smi -p on Slurm: Location is Slurm's node:index; a node that runs hac-node-report shows its figures, the others '-'" {
+	write_slurm_farm '["3xLarge.288GB"]'
+	printf 'node-credential-0123456789abcdef\n' >"$BATS_TEST_TMPDIR/node.token"
+	chmod 600 "$BATS_TEST_TMPDIR/node.token"
+	printf '\n[[node_token]]\nnodes = ["f0*"]\ntoken_file = "%s"\n' "$BATS_TEST_TMPDIR/node.token" \
+		>>"$BATS_TEST_TMPDIR/allocator.toml"
+	start_allocator
+	start_agent
+	hac-run -- sleep 600 >"$BATS_TEST_TMPDIR/run.out" 2>&1 &
+	EXTRA_PIDS+=($!)
+	wait_for "[[ -n \$(squeue -h -t running -o %j) ]]" 10
+	local job placement first
+	job=$(squeue -h -t running -o %j)
+	# 18 GPUs as 3 nodes x 6, in the allocator's placement order: f02:0 f02:1 ... as hac-smi shows them.
+	placement=$(sqlite3 "$BATS_TEST_TMPDIR/allocator.db" \
+		"SELECT group_concat(value ->> 0 || ':' || (value ->> 1), ' ') FROM allocations, json_each(placement) WHERE job_id = '$job'")
+	first=${placement%%:*}
+	figure "placement: $placement"
+
+	# A stand-in nvidia-smi on the first node: GPU i at 10 + i % busy.
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/nvidia-smi" <<'EOT'
+#!/bin/bash
+for i in 0 1 2 3 4 5 6 7; do echo "$i, GPU-$i, NVIDIA A100-SXM4-80GB, $((10 + i)), 5, 2048, 81920, 41, 250.00"; done
+EOT
+	chmod +x "$BATS_TEST_TMPDIR/bin/nvidia-smi"
+	run hac-node-report --allocator "$ALLOCATOR_URL" --token-file "$BATS_TEST_TMPDIR/node.token" --node "$first" \
+		--nvidia-smi "$BATS_TEST_TMPDIR/bin/nvidia-smi" --once
+	[[ $status == 0 ]]
+
+	# The agent reuses a view of the job's GPUs for a second: the report shows at the next one.
+	wait_for "hac-smi -p --query=source --format=csv,noheader | grep -q node" 10
+	run hac-smi -p --query=location,utilization.gpu,source --format=csv,noheader,nounits
+	[[ $status == 0 ]]
+	[[ $(cut -d, -f1 <<<"$output" | tr -d ' ' | paste -sd' ') == "$placement" ]]
+	local line loc util source reported=0 unknown=0
+	while IFS=, read -r loc util source; do
+		loc=${loc// /} util=${util// /} source=${source// /}
+		if [[ ${loc%%:*} == "$first" ]]; then
+			[[ $util == $((10 + ${loc##*:})) && $source == node ]]
+			reported=$((reported + 1))
+		else
+			[[ $util == "[N/A]" && $source == "[N/A]" ]]
+			unknown=$((unknown + 1))
+		fi
+	done <<<"$output"
+	((reported == 6 && unknown == 12))
+
+	# The table: Slurm's node names, and '-' for what no node reported.
+	run hac-smi -p
+	[[ $status == 0 && $output == *Location* && $output == *"$first:0"* ]]
+	# The device's Utilization is the mean over the GPUs with a figure: 10..15 on the first node.
+	wait_for "hac-smi --json | jq -e '.devices[0].utilization_pct == 13'" 15
 }
 
 @test "hac-allocator reconcile: clean against Slurm's jobcomp record, then exit 1 naming a doctored start and a deleted bill" {

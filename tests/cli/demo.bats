@@ -9,7 +9,9 @@ load ../lib/common
 	run env HAC_BUILD="$BUILD" "$REPO/scripts/demo"
 	[ "$status" -eq 0 ]
 	[[ $output == *"HAC Virtual Accelerator"* ]]
-	[[ $output == *"sh -c sleep 2"* ]]
+	[[ $output == *"sh -c sleep 3"* ]]
+	# The job's physical GPUs, on the simulated farm's nodes, with its made-up figures.
+	[[ $output == *'$ hac-smi -p'*Location*"node-0"*"simulated"* ]]
 	[[ $output == *"hac-usage --jobs"*"finished"*"Total: 1 job, 4 GPU-minutes billed"* ]]
 	[[ $output == *"2xLarge.192GB"* ]]
 	[[ $output == *"stopping hac-agent and hac-allocator"* ]]
@@ -23,7 +25,7 @@ load ../lib/common
 	run env HAC_BUILD="$BUILD" "$REPO/scripts/demo" --slurm
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ $output == *"squeue -o"*"RUNNING 1 gres:hacgpu:4 f0"* ]]
+	[[ $output == *'$ hac-smi -p'*Location*" f0"*"squeue -o"*"RUNNING 1 gres:hacgpu:4 f0"* ]]
 	[[ $output == *"Total: 1 job, 4 GPU-minutes billed"* ]]
 	[[ $output == *"1 Slurm-held job(s) compared with"*"they agree."* ]]
 	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep hac-demo)" ]

@@ -586,19 +586,18 @@ Response Api::allocationGpus(const std::string &rawJobId, const TokenConfig &cal
 	TimeMs now = nowMs();
 	Json gpus = Json::array();
 	for (const PlacedGpu &g : a->placement) {
-		GpuView v;
-		v.place = g;
-		if (auto reported = telemetry_.gpu(g.node, g.gpu)) {
-			v.source = FigureSource::Node;
-			v.figures = reported->first;
-			v.sampledAt = reported->second;
-		} else if (!farm_) {
-			// Nobody reports the simulated farm's GPUs: it makes its own figures, marked as such.
-			v.source = FigureSource::Simulated;
-			v.figures = simulatedFigures(jobId, g, sku ? std::int64_t{sku->gpuMemoryGib} * 1024 : 0, now);
-			v.sampledAt = now;
-		}
-		gpus.push_back(gpuViewJson(v));
+		std::optional<PhysicalGpu> known = telemetry_.gpu(g.node, g.gpu);
+		// Nobody reports the simulated farm's GPUs: it makes its own figures, marked as such.
+		if (!known && !farm_)
+			known = simulatedGpu(jobId, g, sku ? std::int64_t{sku->gpuMemoryGib} * 1024 : 0, now);
+		PhysicalGpu gpu = known.value_or(PhysicalGpu{});
+		gpu.node = g.node;
+		gpu.gpu = g.gpu;
+		// The device and the job are the agent's to add (agent/API.md, GET /v1/gpus).
+		Json j = gpu;
+		j.erase("device");
+		j.erase("job_id");
+		gpus.push_back(std::move(j));
 	}
 	return Response::json(200, {{"job_id", jobId}, {"sku", a->sku}, {"gpus", gpus}});
 }

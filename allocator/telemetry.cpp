@@ -63,22 +63,6 @@ std::optional<double> optionalPower(const Json &gpu, const std::string &prefix)
 	return it->get<double>();
 }
 
-template <typename T>
-Json orNull(const std::optional<T> &v)
-{
-	return v ? Json(*v) : Json(nullptr);
-}
-
-const char *sourceName(FigureSource s)
-{
-	switch (s) {
-	case FigureSource::Node: return "node";
-	case FigureSource::Simulated: return "simulated";
-	case FigureSource::None: break;
-	}
-	return nullptr;
-}
-
 } // namespace
 
 bool validNodeName(const std::string &node)
@@ -114,13 +98,13 @@ NodeReport parseNodeReport(const Json &body, TimeMs now)
 		std::string prefix = fmt::format("gpus[{}].", i);
 		if (!g.is_object())
 			throw badField(fmt::format("gpus[{}]", i), "an object");
-		GpuFigures f;
+		PhysicalGpu f;
 		auto index = optionalWhole<int>(g, prefix, "index", 0, 63);
 		if (!index)
 			throw badField(prefix + "index", "a whole number from 0 to 63 (nvidia-smi's index)");
 		if (!seen.insert(*index).second)
 			throw ApiError(400, "bad_request", fmt::format("GPU index {} is reported twice ({}index)", *index, prefix));
-		f.index = *index;
+		f.gpu = *index;
 		f.uuid = optionalText(g, prefix, "uuid");
 		f.name = optionalText(g, prefix, "name");
 		f.utilizationGpuPct = optionalWhole<int>(g, prefix, "utilization_gpu_pct", 0, 100);
@@ -135,36 +119,16 @@ NodeReport parseNodeReport(const Json &body, TimeMs now)
 	return r;
 }
 
-Json gpuViewJson(const GpuView &v)
-{
-	const GpuFigures &f = v.figures;
-	bool known = v.source != FigureSource::None;
-	const char *source = sourceName(v.source);
-	return Json{
-		{"node", v.place.node},
-		{"gpu", v.place.gpu},
-		{"uuid", orNull(f.uuid)},
-		{"name", orNull(f.name)},
-		{"utilization_gpu_pct", orNull(f.utilizationGpuPct)},
-		{"utilization_memory_pct", orNull(f.utilizationMemoryPct)},
-		{"memory_used_mib", orNull(f.memoryUsedMib)},
-		{"memory_total_mib", orNull(f.memoryTotalMib)},
-		{"temperature_c", orNull(f.temperatureC)},
-		{"power_w", orNull(f.powerW)},
-		{"sampled_at", known ? Json(formatTime(v.sampledAt)) : Json(nullptr)},
-		{"source", source ? Json(source) : Json(nullptr)},
-	};
-}
-
-GpuFigures simulatedFigures(const std::string &jobId, const PlacedGpu &gpu, std::int64_t memoryTotalMib, TimeMs now)
+PhysicalGpu simulatedGpu(const std::string &jobId, const PlacedGpu &gpu, std::int64_t memoryTotalMib, TimeMs now)
 {
 	// A phase per job and GPU, and a slow wave over a minute: busy, but not flat.
 	std::size_t seed = std::hash<std::string>{}(fmt::format("{}/{}/{}", jobId, gpu.node, gpu.gpu));
 	double phase = static_cast<double>(seed % 1000) / 1000.0 * 2 * M_PI;
 	double wave = std::sin(phase + static_cast<double>(now % 60'000) / 60'000.0 * 2 * M_PI);
 	int util = static_cast<int>(std::lround(75 + 20 * wave));
-	GpuFigures f;
-	f.index = gpu.gpu;
+	PhysicalGpu f;
+	f.node = gpu.node;
+	f.gpu = gpu.gpu;
 	f.uuid = fmt::format("GPU-sim-{}-{}", gpu.node, gpu.gpu);
 	f.name = "HAC Simulated GPU";
 	f.utilizationGpuPct = util;
@@ -173,6 +137,8 @@ GpuFigures simulatedFigures(const std::string &jobId, const PlacedGpu &gpu, std:
 	f.memoryUsedMib = memoryTotalMib * (55 + static_cast<std::int64_t>(seed % 30)) / 100;
 	f.temperatureC = 38 + util * 4 / 10;
 	f.powerW = std::round((90.0 + util * 2.6) * 10) / 10;
+	f.sampledAt = now;
+	f.source = "simulated";
 	return f;
 }
 
@@ -188,15 +154,19 @@ void Telemetry::report(const std::string &node, NodeReport report)
 	nodes_[node] = std::move(report);
 }
 
-std::optional<std::pair<GpuFigures, TimeMs>> Telemetry::gpu(const std::string &node, int gpu) const
+std::optional<PhysicalGpu> Telemetry::gpu(const std::string &node, int gpu) const
 {
 	std::lock_guard lock(mutex_);
 	auto it = nodes_.find(node);
 	if (it == nodes_.end())
 		return std::nullopt;
-	for (const GpuFigures &f : it->second.gpus)
-		if (f.index == gpu)
-			return std::pair{f, it->second.sampledAt};
+	for (PhysicalGpu f : it->second.gpus)
+		if (f.gpu == gpu) {
+			f.node = node;
+			f.sampledAt = it->second.sampledAt;
+			f.source = "node";
+			return f;
+		}
 	return std::nullopt;
 }
 

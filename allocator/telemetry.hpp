@@ -14,28 +14,18 @@
 
 #include <hac/json.hpp>
 #include <hac/time.hpp>
+#include <hac/types.hpp>
 
 #include "store.hpp"
 
 namespace hac::allocator {
 
-// One GPU's figures; each is unknown (nullopt) where the node could not read it.
-struct GpuFigures {
-	int index = 0;
-	std::optional<std::string> uuid;
-	std::optional<std::string> name;
-	std::optional<int> utilizationGpuPct;
-	std::optional<int> utilizationMemoryPct;
-	std::optional<std::int64_t> memoryUsedMib;
-	std::optional<std::int64_t> memoryTotalMib;
-	std::optional<int> temperatureC;
-	std::optional<double> powerW;
-};
-
+// A node's last report: its GPUs' figures (hac::PhysicalGpu, `gpu` the index nvidia-smi gives,
+// `node` empty: the report's node is its key), each unknown where the node could not read it.
 struct NodeReport {
 	TimeMs sampledAt = 0;
 	TimeMs receivedAt = 0;
-	std::vector<GpuFigures> gpus;
+	std::vector<PhysicalGpu> gpus;
 };
 
 // GPUs a report may hold: more than any node has (8 or 16), and within the request bodies'
@@ -49,21 +39,10 @@ NodeReport parseNodeReport(const Json &body, TimeMs now);
 // Whether `node` can be a node's name in a path: 1 to 64 of [A-Za-z0-9._-].
 bool validNodeName(const std::string &node);
 
-// Where a GPU's figures came from, as GET /v1/allocations/{job}/gpus says ("source").
-enum class FigureSource { Node, Simulated, None };
-
-// One placed GPU with what is known of it.
-struct GpuView {
-	PlacedGpu place;
-	FigureSource source = FigureSource::None;
-	GpuFigures figures;
-	TimeMs sampledAt = 0;   // Node and Simulated
-};
-Json gpuViewJson(const GpuView &view);
-
 // The simulated backend's stand-in for a node's report: figures that move with time and differ
 // from GPU to GPU and job to job, so the demo's view looks like a farm at work.
-GpuFigures simulatedFigures(const std::string &jobId, const PlacedGpu &gpu, std::int64_t memoryTotalMib, TimeMs now);
+// Its source is "simulated" and its sample time `now`.
+PhysicalGpu simulatedGpu(const std::string &jobId, const PlacedGpu &gpu, std::int64_t memoryTotalMib, TimeMs now);
 
 class Telemetry {
 public:
@@ -72,8 +51,8 @@ public:
 	explicit Telemetry(std::size_t maxNodes = 100000) : maxNodes_(maxNodes) {}
 
 	void report(const std::string &node, NodeReport report);
-	// GPU `gpu` of `node` as last reported, with the report's sample time.
-	std::optional<std::pair<GpuFigures, TimeMs>> gpu(const std::string &node, int gpu) const;
+	// GPU `gpu` of `node` as last reported: its figures, the report's sample time, source "node".
+	std::optional<PhysicalGpu> gpu(const std::string &node, int gpu) const;
 	// Nodes heard from since `since`.
 	std::size_t nodesSince(TimeMs since) const;
 

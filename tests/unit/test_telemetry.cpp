@@ -34,7 +34,7 @@ TEST_CASE("a report's figures are read, and unknown ones stay unknown")
 		{"index":0}]})"), kNow);
 	REQUIRE(r.gpus.size() == 2);
 	CHECK(r.sampledAt == kNow);
-	CHECK(r.gpus[0].index == 3);
+	CHECK(r.gpus[0].gpu == 3);
 	CHECK(r.gpus[0].utilizationGpuPct == 37);
 	CHECK_FALSE(r.gpus[0].utilizationMemoryPct);
 	CHECK(r.gpus[0].temperatureC == -5);
@@ -74,14 +74,16 @@ TEST_CASE("simulated figures are plausible and move with time")
 {
 	PlacedGpu g{"node-01", 2};
 	bool moved = false;
-	GpuFigures first = simulatedFigures("job", g, 16384, kNow);
+	PhysicalGpu first = simulatedGpu("job", g, 16384, kNow);
 	for (TimeMs t = kNow; t < kNow + 60'000; t += 5'000) {
-		GpuFigures f = simulatedFigures("job", g, 16384, t);
+		PhysicalGpu f = simulatedGpu("job", g, 16384, t);
 		CHECK(*f.utilizationGpuPct >= 0);
 		CHECK(*f.utilizationGpuPct <= 100);
 		CHECK(*f.memoryUsedMib <= 16384);
 		CHECK(*f.memoryTotalMib == 16384);
 		CHECK(*f.powerW > 0);
+		CHECK(f.source == "simulated");
+		CHECK(f.sampledAt == t);
 		moved = moved || f.utilizationGpuPct != first.utilizationGpuPct;
 	}
 	CHECK(moved);
@@ -90,12 +92,14 @@ TEST_CASE("simulated figures are plausible and move with time")
 TEST_CASE("the nodes kept are bounded: a new one replaces the one heard from longest ago")
 {
 	Telemetry t(2);
-	auto at = [](TimeMs received) { return NodeReport{kNow, received, {GpuFigures{}}}; };
+	auto at = [](TimeMs received) { return NodeReport{kNow, received, {PhysicalGpu{}}}; };
 	t.report("a", at(kNow));
 	t.report("b", at(kNow + 1));
 	t.report("a", at(kNow + 2));
 	t.report("c", at(kNow + 3));
-	CHECK(t.gpu("a", 0));
+	REQUIRE(t.gpu("a", 0));
+	CHECK(t.gpu("a", 0)->source == "node");
+	CHECK(t.gpu("a", 0)->sampledAt == kNow);
 	CHECK_FALSE(t.gpu("b", 0));
 	CHECK(t.gpu("c", 0));
 	CHECK_FALSE(t.gpu("c", 1));
